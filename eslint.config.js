@@ -1,0 +1,34 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'keys/**', '.test-logs/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(fs|path|crypto|os|http|https|url|util|zlib|events|stream|child_process|worker_threads|net|tls|dns|assert|timers|perf_hooks|readline|buffer|process)(/.*)?$', message: 'Use the node: prefix.' },
+            { regex: 'bcryptjs', message: 'bcryptjs hashes on the main thread; never use it.' },
+          ],
+        },
+      ],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['packages/server/src/cli/**/*.ts', 'packages/server/src/main.ts', 'bench/**/*.ts', 'scripts/**'],
+    rules: { 'no-console': 'off' },
+  },
+);
