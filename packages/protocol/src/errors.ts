@@ -1,0 +1,53 @@
+/**
+ * The error catalog: every error Conclave answers with has a stable code from this table.
+ * Codes are SCREAMING_SNAKE and never change meaning once shipped; the HTTP status lives here.
+ */
+export const ERROR_CATALOG = {
+  // Request shape
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match the expected shape.' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  INVALID_UTF8: { status: 400, message: 'The request body is not valid UTF-8.' },
+  EMPTY_BODY: { status: 400, message: 'The request needs a JSON body.' },
+  BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'There is no such endpoint.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'That method is not allowed here.' },
+
+  // Authentication and sessions
+  CURRENT_PASSWORD_INCORRECT: { status: 400, message: 'The current password is not correct.' },
+  EMAIL_TAKEN: { status: 409, message: 'An account with that email already exists.' },
+  UNAUTHENTICATED: { status: 401, message: 'Log in to continue.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'That email and password do not match an account.' },
+  CSRF_TOKEN_INVALID: { status: 403, message: 'Missing or invalid CSRF token; send the x-csrf-token header from /api/v1/me.' },
+  ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this origin are not allowed.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
+
+  // Passwords (NIST SP 800-63B)
+  PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },
+  PASSWORD_TOO_LONG: { status: 400, message: 'Passwords can be at most 1024 characters.' },
+  PASSWORD_TOO_COMMON: { status: 400, message: 'That password is on a list of common or breached passwords; choose another.' },
+  PASSWORD_MATCHES_CONTEXT: { status: 400, message: 'The password must not be your email address or name.' },
+
+  // Setup
+  SETUP_ALREADY_DONE: { status: 409, message: 'This server is already set up.' },
+  SETUP_TOKEN_INVALID: { status: 403, message: 'The setup token is wrong; use the one printed at start-up.' },
+
+  // Instances and membership
+  INSTANCE_NOT_FOUND: { status: 404, message: 'No such instance.' },
+  INSTANCE_SLUG_TAKEN: { status: 409, message: 'That instance address is taken.' },
+  SIGNUP_INVITE_REQUIRED: { status: 403, message: 'This instance is invite-only; ask an admin for an invite.' },
+  INVITE_INVALID: { status: 400, message: 'The invite is invalid, used or expired.' },
+  MEMBER_NOT_FOUND: { status: 404, message: 'No such member.' },
+  LAST_OWNER: { status: 409, message: 'An instance must keep at least one owner.' },
+
+  // Server side
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const isErrorCode = (value: string): value is ErrorCode =>
+  Object.prototype.hasOwnProperty.call(ERROR_CATALOG, value);

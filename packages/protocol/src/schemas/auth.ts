@@ -1,0 +1,76 @@
+import { Type, type Static } from 'typebox';
+import { LIMITS } from '../limits.ts';
+import { DisplayName, Email, Id, Password, SingleLine, Timestamp } from './common.ts';
+import { InstanceSlug, MyInstance } from './instances.ts';
+
+export const SignupRequest = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    displayName: DisplayName,
+    instance: InstanceSlug,
+    inviteToken: Type.Optional(SingleLine({ minLength: 1, maxLength: LIMITS.tokenMaxLength })),
+  },
+  { additionalProperties: false },
+);
+export type SignupRequest = Static<typeof SignupRequest>;
+
+/** The same body whether or not the email already had an account: sign-up never tells. */
+export const SignupResponse = Type.Object({
+  status: Type.Literal('accepted'),
+  next: Type.Literal('login'),
+  message: Type.String(),
+});
+
+export const LoginMode = Type.Union([Type.Literal('cookie'), Type.Literal('bearer')]);
+
+export const LoginRequest = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    mode: Type.Optional(LoginMode),
+  },
+  { additionalProperties: false },
+);
+export type LoginRequest = Static<typeof LoginRequest>;
+
+export const Account = Type.Object({
+  id: Id,
+  email: Type.String(),
+  displayName: Type.String(),
+  isOperator: Type.Boolean(),
+  createdAt: Timestamp,
+});
+export type Account = Static<typeof Account>;
+
+export const SessionInfo = Type.Object({
+  id: Id,
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  idleExpiresAt: Timestamp,
+});
+
+export const LoginResponse = Type.Object({
+  account: Account,
+  session: SessionInfo,
+  csrfToken: Type.Optional(Type.String({ description: 'Send as x-csrf-token on cookie-authenticated writes.' })),
+  token: Type.Optional(Type.String({ description: 'Bearer token (mode "bearer" only); shown once.' })),
+  passwordAdvice: Type.Optional(Type.String()),
+});
+export type LoginResponse = Static<typeof LoginResponse>;
+
+export const MeResponse = Type.Object({
+  account: Account,
+  session: SessionInfo,
+  instances: Type.Array(MyInstance),
+  csrfToken: Type.Optional(Type.String()),
+});
+export type MeResponse = Static<typeof MeResponse>;
+
+export const ChangePasswordRequest = Type.Object(
+  { currentPassword: Password, newPassword: Password },
+  { additionalProperties: false },
+);
+export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
+
+export const Health = Type.Object({ status: Type.String() });
