@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ErrorBody, Health, LIMITS } from '@conclave/protocol';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { AppContext } from './context.ts';
+import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
+import { registerIdentityRoutes } from './identity/index.ts';
+import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
+
+export const API_VERSION = '0.1.0';
+
+/** The Fastify app with every route, not listening: tests inject into it, `conclave serve` listens. */
+export const buildApp = async (ctx: AppContext): Promise<App> => {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    bodyLimit: LIMITS.jsonBodyMaxBytes,
+    // A hop count is valid at run time though Fastify's types omit it.
+    trustProxy: ctx.config.trustProxy as boolean | string | string[],
+    return503OnClosing: true,
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, error.code === 'FST_ERR_BAD_URL' ? 'BAD_REQUEST' : 'BAD_REQUEST');
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerValidators(app);
+  registerJsonBodyParser(app);
+  registerErrorHandling(app);
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', checkOrigin(ctx.config));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Conclave API', version: API_VERSION, description: 'Self-hostable team chat. Errors answer { error: { code, message } } with a stable code.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'conclave_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+  });
+
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/readyz',
+    { schema: { tags: ['operations'], summary: 'The process can serve: its database answers', response: { 200: Health, 503: ErrorBody } } },
+    async (_request, reply) => {
+      try {
+        await ctx.database.ping();
+        return { status: 'ready' };
+      } catch {
+        return sendError(reply, 'SERVICE_UNAVAILABLE', { message: 'The database does not answer.' });
+      }
+    },
+  );
+
+  registerIdentityRoutes(app, ctx, (accountId) => listMembershipsOfAccount(ctx.database.db, accountId));
+  registerInstanceRoutes(app, ctx);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+};

@@ -1,0 +1,10 @@
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  ok: 0,
+  /** The command ran and failed, or (doctor) found a problem. */
+  failure: 1,
+  /** The command line was wrong: unknown command or option, missing argument. */
+  usage: 2,
+  /** The configuration (environment) is invalid; sysexits' EX_CONFIG. */
+  config: 78,
+} as const;

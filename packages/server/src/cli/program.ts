@@ -1,0 +1,33 @@
+import type { CommanderError } from 'commander';
+import { Command } from 'commander';
+import { API_VERSION } from '../app.ts';
+import { registerDoctorCommand } from './doctor.command.ts';
+import { EXIT } from './exit-codes.ts';
+import { registerMigrateCommand } from './migrate.command.ts';
+import { registerServeCommand } from './serve.command.ts';
+import { registerSessionsCommand } from './sessions.command.ts';
+import { registerSetupCommand } from './setup.command.ts';
+import { registerUserCommand } from './user.command.ts';
+
+export const buildProgram = (): Command => {
+  const program = new Command('conclave')
+    .description('Conclave: self-hostable team chat whose breach is harmless and contained in minutes.\nConfiguration comes from environment variables; see the README.')
+    .version(API_VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  registerServeCommand(program);
+  registerMigrateCommand(program);
+  registerSetupCommand(program);
+  registerUserCommand(program);
+  registerSessionsCommand(program);
+  registerDoctorCommand(program);
+  // Usage errors exit 2 (help and version exit 0), in every subcommand.
+  const exitOverride = (command: Command): void => {
+    command.exitOverride((error: CommanderError) => {
+      const clean = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      process.exit(clean ? EXIT.ok : EXIT.usage);
+    });
+    command.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+};

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { buildApp } from '../app.ts';
+import { createServices } from '../services.ts';
+import { issueSetupToken } from '../instances/index.ts';
+import { configFromEnv, runCommand } from './run.ts';
+
+export const registerServeCommand = (program: Command): void => {
+  program
+    .command('serve')
+    .description('Run the server (migrates the database first; prints a one-time setup token on a fresh install)')
+    .action(() =>
+      runCommand(async () => {
+        const config = configFromEnv();
+        const services = await createServices(config);
+        const app = await buildApp(services);
+        const setupToken = await issueSetupToken(services);
+        await app.listen({ port: config.port, host: config.host });
+        const address = app.server.address();
+        const port = typeof address === 'object' && address ? address.port : config.port;
+        const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
+        console.log(`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`);
+        if (setupToken) {
+          // Printed to the terminal for the operator, never written to the log.
+          console.log(
+            [
+              '',
+              'This server is not set up yet. Create the first instance and its owner with this one-time token:',
+              '',
+              `    ${setupToken}`,
+              '',
+              `  - through the API: POST ${config.publicUrl.origin}/api/v1/setup`,
+              '  - or from this machine, without the token: npx conclave setup',
+              '',
+              'A new token is printed at every start until setup is done; only the latest one works.',
+              '',
+            ].join('\n'),
+          );
+        }
+        let closing = false;
+        const shutdown = async (signal: string) => {
+          if (closing) return;
+          closing = true;
+          services.log.info({ signal }, 'shutting down');
+          await app.close();
+          await services.close();
+        };
+        process.once('SIGINT', () => void shutdown('SIGINT'));
+        process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      }),
+    );
+};

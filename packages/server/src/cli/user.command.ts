@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { AppError } from '../errors.ts';
+import { createAccount, emailKeyOf, findAccountByEmailKey, listAccounts, setAccountOperator } from '../identity/index.ts';
+import { changeRole, findInstanceBySlug, insertMembershipIfAbsent, listMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
+import type { Services } from '../services.ts';
+import { readNewPassword } from './password-input.ts';
+import { runCommand, withServices } from './run.ts';
+
+const ROLES: readonly MemberRole[] = ['owner', 'admin', 'member'];
+
+const parseRole = (value: string): MemberRole => {
+  const role = ROLES.find((r) => r === value);
+  if (!role) throw new AppError('VALIDATION_FAILED', { message: `--role must be one of ${ROLES.join(', ')}.` });
+  return role;
+};
+
+const instanceBySlug = async (services: Services, slug: string) => {
+  const instance = await findInstanceBySlug(services.database.db, slug);
+  if (!instance) throw new AppError('INSTANCE_NOT_FOUND', { message: `No instance with slug "${slug}".` });
+  return instance;
+};
+
+const accountByEmail = async (services: Services, email: string) => {
+  const account = await findAccountByEmailKey(services.database.db, emailKeyOf(email));
+  if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${email}.` });
+  return account;
+};
+
+export const registerUserCommand = (program: Command): void => {
+  const user = program.command('user').description('Manage accounts');
+
+  user
+    .command('create')
+    .description('Create an account (password from the terminal or stdin), optionally adding it to an instance')
+    .requiredOption('--email <email>', 'email address')
+    .requiredOption('--display-name <name>', 'name as others see it')
+    .option('--instance <slug>', 'add the account to this instance')
+    .option('--role <role>', 'role in that instance: owner, admin or member', 'member')
+    .option('--operator', 'make the account a server operator', false)
+    .action((options: { email: string; displayName: string; instance?: string; role: string; operator: boolean }) =>
+      runCommand(async () => {
+        const role = parseRole(options.role);
+        const password = await readNewPassword(`Password for ${options.email}`);
+        await withServices(async (services) => {
+          const instance = options.instance === undefined ? undefined : await instanceBySlug(services, options.instance);
+          const account = await createAccount(services, { email: options.email, displayName: options.displayName, password, isOperator: options.operator });
+          if (instance) {
+            await insertMembershipIfAbsent(services.database.db, { instance_id: instance.id, account_id: account.id, role, created_at: services.now() });
+          }
+          console.log(`Created ${account.email} (${account.id})${instance ? ` as ${role} of ${instance.slug}` : ''}${options.operator ? ', operator' : ''}.`);
+        });
+      }),
+    );
+
+  user
+    .command('list')
+    .description('List accounts, or the members of one instance')
+    .option('--instance <slug>', 'only members of this instance')
+    .option('--json', 'print JSON lines', false)
+    .action((options: { instance?: string; json: boolean }) =>
+      runCommand(async () => {
+        await withServices(async (services) => {
+          const rows: Array<Record<string, string>> = [];
+          if (options.instance !== undefined) {
+            const instance = await instanceBySlug(services, options.instance);
+            for (const m of await listMembers(services.database.db, instance.id)) {
+              rows.push({ id: m.account_id, email: m.email, name: m.display_name, role: m.role });
+            }
+          } else {
+            for (const a of await listAccounts(services.database.db)) {
+              const memberships = await listMembershipsOfAccount(services.database.db, a.id);
+              rows.push({
+                id: a.id,
+                email: a.email,
+                name: a.display_name,
+                operator: a.is_operator === 1 ? 'yes' : 'no',
+                instances: memberships.map((m) => `${m.slug}:${m.role}`).join(',') || '-',
+              });
+            }
+          }
+          if (options.json) {
+            for (const row of rows) console.log(JSON.stringify(row));
+          } else if (rows.length === 0) {
+            console.log('No accounts.');
+          } else {
+            console.table(rows);
+          }
+        });
+      }),
+    );
+
+  user
+    .command('set-role')
+    .description('Set a member\'s role in an instance (adds the account to the instance if needed)')
+    .requiredOption('--instance <slug>', 'instance slug')
+    .requiredOption('--email <email>', 'the account\'s email')
+    .requiredOption('--role <role>', 'owner, admin or member')
+    .action((options: { instance: string; email: string; role: string }) =>
+      runCommand(async () => {
+        const role = parseRole(options.role);
+        await withServices(async (services) => {
+          const instance = await instanceBySlug(services, options.instance);
+          const account = await accountByEmail(services, options.email);
+          const added = await insertMembershipIfAbsent(services.database.db, { instance_id: instance.id, account_id: account.id, role, created_at: services.now() });
+          if (!added) await changeRole(services, instance.id, account.id, role, 'owner');
+          console.log(`${account.email} is now ${role} of ${instance.slug}.`);
+        });
+      }),
+    );
+
+  user
+    .command('set-operator')
+    .description('Grant or remove server-operator rights')
+    .requiredOption('--email <email>', 'the account\'s email')
+    .option('--remove', 'remove operator rights', false)
+    .action((options: { email: string; remove: boolean }) =>
+      runCommand(async () => {
+        await withServices(async (services) => {
+          const account = await accountByEmail(services, options.email);
+          await setAccountOperator(services.database.db, account.id, !options.remove, services.now());
+          console.log(`${account.email} is ${options.remove ? 'no longer' : 'now'} an operator.`);
+        });
+      }),
+    );
+};

@@ -1,0 +1,187 @@
+import { resolve } from 'node:path';
+import { parseDurationMs } from './duration.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type SqliteSynchronous = 'full' | 'normal';
+
+export interface RateLimit {
+  max: number;
+  windowMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: URL;
+  secureCookies: boolean;
+  dataDir: string;
+  keysDir: string;
+  databaseUrl: string | undefined;
+  logLevel: LogLevel;
+  trustProxy: boolean | number | string[];
+  sessionIdleTtlMs: number;
+  sessionMaxTtlMs: number;
+  authRateLimitPerIp: RateLimit;
+  authRateLimitPerAccount: RateLimit;
+  passwordHashMemoryKib: number;
+  passwordHashIterations: number;
+  sqliteSynchronous: SqliteSynchronous;
+}
+
+/** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
+export const ARGON2_MIN_MEMORY_KIB = 19_456;
+export const ARGON2_MIN_ITERATIONS = 2;
+
+/** Every variable Conclave reads, with its default and meaning: the README's table is made from this. */
+export const CONFIG_VARIABLES = [
+  { name: 'PORT', default: '8080', meaning: 'TCP port to listen on.' },
+  { name: 'HOST', default: '0.0.0.0', meaning: 'Address to bind.' },
+  { name: 'PUBLIC_URL', default: 'http://localhost:$PORT', meaning: 'The URL people use to reach Conclave; https makes cookies Secure.' },
+  { name: 'CONCLAVE_DATA_DIR', default: './data', meaning: 'Where the embedded SQLite database lives.' },
+  { name: 'CONCLAVE_KEYS_DIR', default: './keys', meaning: 'Where secrets live (password pepper, later master and audit keys). Keep it outside the data directory and out of database backups.' },
+  { name: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to run on PostgreSQL instead of SQLite.' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'TRUST_PROXY', default: 'false', meaning: 'true, a hop count, or comma-separated proxy addresses whose X-Forwarded-For is believed.' },
+  { name: 'SESSION_IDLE_TIMEOUT', default: '14d', meaning: 'A session unused this long ends (ms, s, m, h, d).' },
+  { name: 'SESSION_MAX_AGE', default: '30d', meaning: 'A session ends this long after log-in, used or not.' },
+  { name: 'AUTH_RATE_LIMIT_IP', default: '30/1m', meaning: 'Authentication attempts allowed per client address per window.' },
+  { name: 'AUTH_RATE_LIMIT_ACCOUNT', default: '10/15m', meaning: 'Authentication attempts allowed per email address per window.' },
+  { name: 'PASSWORD_HASH_MEMORY_KIB', default: String(ARGON2_MIN_MEMORY_KIB), meaning: 'argon2id memory cost; at least 19456.' },
+  { name: 'PASSWORD_HASH_ITERATIONS', default: String(ARGON2_MIN_ITERATIONS), meaning: 'argon2id time cost; at least 2.' },
+  { name: 'SQLITE_SYNCHRONOUS', default: 'full', meaning: 'full (survives power loss) or normal (survives a killed process).' },
+] as const;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Conclave cannot start: its configuration is wrong.\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment. Throws a ConfigError listing every problem and how to fix it. */
+export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}="${raw}" is not a whole number from ${min} to ${max}. Set it to, for example, ${fallback}.`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const duration = (name: string, fallback: string): number => {
+    const raw = read(name) ?? fallback;
+    const ms = parseDurationMs(raw);
+    if (ms === undefined || ms <= 0) {
+      problems.push(`${name}="${raw}" is not a duration. Write a number and a unit, such as 30s, 15m, 12h or ${fallback}.`);
+      return parseDurationMs(fallback) ?? 0;
+    }
+    return ms;
+  };
+
+  const rateLimit = (name: string, fallback: string): RateLimit => {
+    const raw = read(name) ?? fallback;
+    const [maxRaw, windowRaw] = raw.split('/');
+    const max = maxRaw !== undefined && /^\d+$/.test(maxRaw) ? Number(maxRaw) : NaN;
+    const windowMs = windowRaw === undefined ? undefined : parseDurationMs(windowRaw);
+    if (!Number.isInteger(max) || max < 1 || windowMs === undefined || windowMs <= 0) {
+      problems.push(`${name}="${raw}" is not a rate limit. Write attempts/window, such as ${fallback}.`);
+      const [fbMax, fbWindow] = fallback.split('/');
+      return { max: Number(fbMax), windowMs: parseDurationMs(fbWindow ?? '1m') ?? 60_000 };
+    }
+    return { max, windowMs };
+  };
+
+  const port = integer('PORT', 8080, 0, 65_535);
+  const host = read('HOST') ?? '0.0.0.0';
+
+  const publicUrlRaw = read('PUBLIC_URL') ?? `http://localhost:${port}`;
+  let publicUrl = new URL('http://localhost:8080');
+  try {
+    publicUrl = new URL(publicUrlRaw);
+    if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+      problems.push(`PUBLIC_URL="${publicUrlRaw}" must start with https:// (or http:// for a local trial).`);
+    } else if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash || publicUrl.username) {
+      problems.push(`PUBLIC_URL="${publicUrlRaw}" must be an origin only, such as https://chat.example.org (no path, query or credentials).`);
+    }
+  } catch {
+    problems.push(`PUBLIC_URL="${publicUrlRaw}" is not a URL. Set it to the address people use, such as https://chat.example.org.`);
+  }
+
+  const dataDir = resolve(cwd, read('CONCLAVE_DATA_DIR') ?? './data');
+  const keysDir = resolve(cwd, read('CONCLAVE_KEYS_DIR') ?? './keys');
+  if (dataDir === keysDir) {
+    problems.push('CONCLAVE_KEYS_DIR is the same directory as CONCLAVE_DATA_DIR. Keys must live apart from the data they protect; point CONCLAVE_KEYS_DIR elsewhere.');
+  }
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    try {
+      const url = new URL(databaseUrl);
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        problems.push('DATABASE_URL must be a postgres:// URL; leave it unset to use the embedded SQLite database.');
+      }
+    } catch {
+      problems.push('DATABASE_URL is not a URL. Write it as postgres://user:password@host:5432/database.');
+    }
+  }
+
+  const logLevelRaw = (read('LOG_LEVEL') ?? 'info').toLowerCase();
+  const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
+  if (!logLevel) problems.push(`LOG_LEVEL="${logLevelRaw}" is not a level. Use one of ${LOG_LEVELS.join(', ')}.`);
+
+  const trustProxyRaw = read('TRUST_PROXY') ?? 'false';
+  let trustProxy: Config['trustProxy'] = false;
+  if (trustProxyRaw === 'true') trustProxy = true;
+  else if (trustProxyRaw === 'false') trustProxy = false;
+  else if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw);
+  else if (/^[0-9a-fA-F.:/,\s]+$/.test(trustProxyRaw)) trustProxy = trustProxyRaw.split(',').map((part) => part.trim()).filter(Boolean);
+  else problems.push(`TRUST_PROXY="${trustProxyRaw}" must be true, false, a hop count, or comma-separated proxy addresses.`);
+
+  const sessionIdleTtlMs = duration('SESSION_IDLE_TIMEOUT', '14d');
+  const sessionMaxTtlMs = duration('SESSION_MAX_AGE', '30d');
+  if (sessionIdleTtlMs > sessionMaxTtlMs) {
+    problems.push('SESSION_IDLE_TIMEOUT is longer than SESSION_MAX_AGE; make the idle timeout the shorter of the two.');
+  }
+
+  const passwordHashMemoryKib = integer('PASSWORD_HASH_MEMORY_KIB', ARGON2_MIN_MEMORY_KIB, ARGON2_MIN_MEMORY_KIB, 4_194_304);
+  const passwordHashIterations = integer('PASSWORD_HASH_ITERATIONS', ARGON2_MIN_ITERATIONS, ARGON2_MIN_ITERATIONS, 100);
+
+  const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'full').toLowerCase();
+  if (syncRaw !== 'full' && syncRaw !== 'normal') problems.push(`SQLITE_SYNCHRONOUS="${syncRaw}" must be full or normal.`);
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl,
+    secureCookies: publicUrl.protocol === 'https:',
+    dataDir,
+    keysDir,
+    databaseUrl,
+    logLevel: logLevel ?? 'info',
+    trustProxy,
+    sessionIdleTtlMs,
+    sessionMaxTtlMs,
+    authRateLimitPerIp: rateLimit('AUTH_RATE_LIMIT_IP', '30/1m'),
+    authRateLimitPerAccount: rateLimit('AUTH_RATE_LIMIT_ACCOUNT', '10/15m'),
+    passwordHashMemoryKib,
+    passwordHashIterations,
+    sqliteSynchronous: syncRaw === 'normal' ? 'normal' : 'full',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+};

@@ -1,0 +1,7 @@
+export { actorOf, checkOrigin, clearSessionCookie, createAuthGuard, sessionCookieName, setSessionCookie } from './auth-guard.ts';
+export { handleError, registerErrorHandling, sendError } from './error-handler.ts';
+export { parseJsonBody, registerJsonBodyParser } from './json-body.ts';
+export { createLogger, REDACTED_PATHS } from './logger.ts';
+export { perAccountLimit, perIpLimit } from './rate-limits.ts';
+export type { App } from './types.ts';
+export { describeValidationErrors, registerValidators } from './validation.ts';

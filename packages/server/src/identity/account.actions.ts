@@ -1,0 +1,104 @@
+import type { Kysely } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { newId } from '../crypto/index.ts';
+import { isUniqueViolation, type Schema } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import {
+  findAccountByEmailKey,
+  insertAccount,
+  updateAccountCredentials,
+  updateAccountPasswordHash,
+  type AccountRow,
+} from './account.queries.ts';
+import { findPasswordProblem, type PasswordContext } from './password.policy.ts';
+import { startSession, type Actor } from './session.actions.ts';
+import type { SessionRow } from './session.queries.ts';
+
+/** The lookup form of an email address: trimmed, NFC, lower case. */
+export const emailKeyOf = (email: string): string => email.trim().normalize('NFC').toLowerCase();
+
+export const assertPasswordAcceptable = (ctx: AppContext, password: string, context: PasswordContext): void => {
+  const problem = findPasswordProblem(password, ctx.blocklist, context);
+  if (problem) throw new AppError(problem);
+};
+
+export interface NewAccount {
+  email: string;
+  displayName: string;
+  password: string;
+  isOperator?: boolean;
+}
+
+/** Hashes first (slow, outside any transaction), then returns a row ready to insert. */
+export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promise<AccountRow> => {
+  assertPasswordAcceptable(ctx, input.password, { email: input.email, displayName: input.displayName });
+  const passwordHash = await ctx.hasher.hash(input.password);
+  const now = ctx.now();
+  return {
+    id: newId(now),
+    email: input.email.trim(),
+    email_key: emailKeyOf(input.email),
+    display_name: input.displayName.trim(),
+    password_hash: passwordHash,
+    is_operator: input.isOperator ? 1 : 0,
+    not_before: 0,
+    created_at: now,
+    updated_at: now,
+  };
+};
+
+/** Creates an account; EMAIL_TAKEN when the address is in use (for operators and admins, who may know). */
+export const createAccount = async (ctx: AppContext, input: NewAccount, db: Kysely<Schema> = ctx.database.db): Promise<AccountRow> => {
+  const row = await prepareAccount(ctx, input);
+  try {
+    await insertAccount(db, row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN');
+    throw error;
+  }
+  return row;
+};
+
+/**
+ * Checks an email and password. An unknown email costs one dummy verification, so it answers exactly like a
+ * wrong password in body, status and time. A hash made with weaker parameters than configured is replaced.
+ */
+export const authenticate = async (ctx: AppContext, email: string, password: string): Promise<AccountRow> => {
+  const account = await findAccountByEmailKey(ctx.database.db, emailKeyOf(email));
+  if (!account) {
+    await ctx.hasher.verifyDummy(password);
+    throw new AppError('INVALID_CREDENTIALS');
+  }
+  const result = await ctx.hasher.verify(account.password_hash, password);
+  if (!result.ok) throw new AppError('INVALID_CREDENTIALS');
+  if (result.needsRehash) {
+    await updateAccountPasswordHash(ctx.database.db, account.id, await ctx.hasher.hash(password), ctx.now());
+  }
+  return account;
+};
+
+/** Checks a password for an account already loaded (the sign-up path for a known email). */
+export const passwordMatches = async (ctx: AppContext, account: AccountRow, password: string): Promise<boolean> =>
+  (await ctx.hasher.verify(account.password_hash, password)).ok;
+
+/**
+ * Changes the password and, in the same transaction, bumps the account's credential epoch (every other
+ * session dies) and starts a fresh session for the person who made the change.
+ */
+export const changePassword = async (
+  ctx: AppContext,
+  actor: Actor,
+  currentPassword: string,
+  newPassword: string,
+): Promise<{ token: string; session: SessionRow }> => {
+  const current = await ctx.hasher.verify(actor.account.password_hash, currentPassword);
+  if (!current.ok) throw new AppError('CURRENT_PASSWORD_INCORRECT');
+  assertPasswordAcceptable(ctx, newPassword, { email: actor.account.email, displayName: actor.account.display_name });
+  const passwordHash = await ctx.hasher.hash(newPassword);
+  return ctx.database.db.transaction().execute(async (trx) => {
+    const now = ctx.now();
+    const notBefore = now + 1;
+    await updateAccountCredentials(trx, actor.account.id, { passwordHash, notBefore, now });
+    return startSession(ctx, actor.account.id, { floor: notBefore, db: trx });
+  });
+};

@@ -1,0 +1,46 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountsTable, Schema } from '../db/index.ts';
+
+export type AccountRow = Selectable<AccountsTable>;
+
+export const findAccountByEmailKey = (db: Kysely<Schema>, emailKey: string): Promise<AccountRow | undefined> =>
+  db.selectFrom('accounts').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
+
+export const findAccountById = (db: Kysely<Schema>, id: string): Promise<AccountRow | undefined> =>
+  db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const insertAccount = async (db: Kysely<Schema>, row: AccountRow): Promise<void> => {
+  await db.insertInto('accounts').values(row).execute();
+};
+
+export const updateAccountPasswordHash = async (db: Kysely<Schema>, id: string, passwordHash: string, now: number): Promise<void> => {
+  await db.updateTable('accounts').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+};
+
+export const updateAccountCredentials = async (
+  db: Kysely<Schema>,
+  id: string,
+  change: { passwordHash: string; notBefore: number; now: number },
+): Promise<void> => {
+  await db
+    .updateTable('accounts')
+    .set({ password_hash: change.passwordHash, not_before: change.notBefore, updated_at: change.now })
+    .where('id', '=', id)
+    .execute();
+};
+
+export const updateAccountNotBefore = async (db: Kysely<Schema>, id: string, notBefore: number): Promise<void> => {
+  await db.updateTable('accounts').set({ not_before: notBefore, updated_at: notBefore }).where('id', '=', id).execute();
+};
+
+export const setAccountOperator = async (db: Kysely<Schema>, id: string, isOperator: boolean, now: number): Promise<void> => {
+  await db.updateTable('accounts').set({ is_operator: isOperator ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+};
+
+export const listAccounts = (db: Kysely<Schema>): Promise<AccountRow[]> =>
+  db.selectFrom('accounts').selectAll().orderBy('created_at').orderBy('id').execute();
+
+export const countAccounts = async (db: Kysely<Schema>): Promise<number> => {
+  const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+};

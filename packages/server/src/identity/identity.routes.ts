@@ -1,0 +1,90 @@
+import { ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@conclave/protocol';
+import { Type, type Static } from 'typebox';
+import type { AppContext } from '../context.ts';
+import { csrfTokenFor } from '../crypto/index.ts';
+import type { App } from '../http/types.ts';
+import { actorOf, clearSessionCookie, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
+import { perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
+import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
+import { presentAccount, presentSession } from './account.presenter.ts';
+import { endSession, startSession } from './session.actions.ts';
+
+export interface MembershipLister {
+  (accountId: string): Promise<Static<typeof MeResponse>['instances']>;
+}
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody };
+
+/** Log in, log out, who am I, change password. */
+export const registerIdentityRoutes = (app: App, ctx: AppContext, listMemberships: MembershipLister): void => {
+  const authGuard = createAuthGuard(ctx);
+  const accountLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, emailKeyOf);
+
+  app.post(
+    '/api/v1/auth/login',
+    {
+      schema: { tags: ['auth'], summary: 'Log in with email and password', body: LoginRequest, response: { 200: LoginResponse, ...errors } },
+      config: perIpLimit(ctx.config.authRateLimitPerIp),
+      preHandler: [accountLimit],
+    },
+    async (request, reply) => {
+      const account = await authenticate(ctx, request.body.email, request.body.password);
+      const { token, session } = await startSession(ctx, account.id);
+      request.log.info({ accountId: account.id, sessionId: session.id }, 'logged in');
+      if ((request.body.mode ?? 'cookie') === 'bearer') {
+        return { account: presentAccount(account), session: presentSession(session), token };
+      }
+      setSessionCookie(reply, ctx.config, token, session.expires_at);
+      return { account: presentAccount(account), session: presentSession(session), csrfToken: csrfTokenFor(token) };
+    },
+  );
+
+  app.post(
+    '/api/v1/auth/logout',
+    { schema: { tags: ['auth'], summary: 'End this session', response: { 204: Type.Null(), 401: ErrorBody, 403: ErrorBody } }, preHandler: [authGuard] },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      await endSession(ctx, actor.session.id);
+      if (actor.via === 'cookie') clearSessionCookie(reply, ctx.config);
+      request.log.info({ sessionId: actor.session.id }, 'logged out');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/v1/me',
+    { schema: { tags: ['auth'], summary: 'The logged-in account, its session and its instances', response: { 200: MeResponse, 401: ErrorBody } }, preHandler: [authGuard] },
+    async (request) => {
+      const actor = actorOf(request);
+      return {
+        account: presentAccount(actor.account),
+        session: presentSession(actor.session),
+        instances: await listMemberships(actor.account.id),
+        ...(actor.via === 'cookie' ? { csrfToken: csrfTokenFor(actor.token) } : {}),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/me/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change password; ends every other session',
+        body: ChangePasswordRequest,
+        response: { 200: LoginResponse, ...errors },
+      },
+      config: perIpLimit(ctx.config.authRateLimitPerIp),
+      preHandler: [authGuard],
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const { token, session } = await changePassword(ctx, actor, request.body.currentPassword, request.body.newPassword);
+      request.log.info({ accountId: actor.account.id, sessionId: session.id }, 'password changed; older sessions ended');
+      const account = { ...actor.account };
+      if (actor.via === 'bearer') return { account: presentAccount(account), session: presentSession(session), token };
+      setSessionCookie(reply, ctx.config, token, session.expires_at);
+      return { account: presentAccount(account), session: presentSession(session), csrfToken: csrfTokenFor(token) };
+    },
+  );
+};

@@ -1,0 +1,27 @@
+export {
+  assertPasswordAcceptable,
+  authenticate,
+  changePassword,
+  createAccount,
+  emailKeyOf,
+  passwordMatches,
+  prepareAccount,
+  type NewAccount,
+} from './account.actions.ts';
+export { iso, presentAccount, presentSession } from './account.presenter.ts';
+export {
+  countAccounts,
+  findAccountByEmailKey,
+  findAccountById,
+  insertAccount,
+  listAccounts,
+  setAccountOperator,
+  type AccountRow,
+} from './account.queries.ts';
+export { loadPasswordBlocklist, type PasswordBlocklist } from './password.blocklist.ts';
+export { createPasswordHasher, type PasswordHasher } from './password.hasher.ts';
+export { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
+export { findServerState, updateServerState, type ServerStateRow } from './server-state.queries.ts';
+export { bumpCredentialEpoch, endSession, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
+export type { SessionRow } from './session.queries.ts';
+export { registerIdentityRoutes } from './identity.routes.ts';

@@ -1,0 +1,71 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Schema, SessionsTable } from '../db/index.ts';
+import type { AccountRow } from './account.queries.ts';
+
+export type SessionRow = Selectable<SessionsTable>;
+
+export interface SessionWithEpochs {
+  session: SessionRow;
+  account: AccountRow;
+  globalNotBefore: number;
+}
+
+export const insertSession = async (db: Kysely<Schema>, row: SessionRow): Promise<void> => {
+  await db.insertInto('sessions').values(row).execute();
+};
+
+/** The session for a token hash, with its account and the server-wide credential epoch, in one round trip. */
+export const findSessionByTokenHash = async (db: Kysely<Schema>, tokenHash: string): Promise<SessionWithEpochs | undefined> => {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+    .innerJoin('server_state', (join) => join.on('server_state.id', '=', 1))
+    .select([
+      'sessions.id as s_id',
+      'sessions.token_hash as s_token_hash',
+      'sessions.account_id as s_account_id',
+      'sessions.created_at as s_created_at',
+      'sessions.last_seen_at as s_last_seen_at',
+      'sessions.idle_expires_at as s_idle_expires_at',
+      'sessions.expires_at as s_expires_at',
+      'accounts.id',
+      'accounts.email',
+      'accounts.email_key',
+      'accounts.display_name',
+      'accounts.password_hash',
+      'accounts.is_operator',
+      'accounts.not_before',
+      'accounts.created_at',
+      'accounts.updated_at',
+      'server_state.not_before as global_not_before',
+    ])
+    .where('sessions.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { s_id, s_token_hash, s_account_id, s_created_at, s_last_seen_at, s_idle_expires_at, s_expires_at, global_not_before, ...account } = row;
+  return {
+    session: {
+      id: s_id,
+      token_hash: s_token_hash,
+      account_id: s_account_id,
+      created_at: s_created_at,
+      last_seen_at: s_last_seen_at,
+      idle_expires_at: s_idle_expires_at,
+      expires_at: s_expires_at,
+    },
+    account,
+    globalNotBefore: global_not_before,
+  };
+};
+
+export const touchSession = async (db: Kysely<Schema>, id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> => {
+  await db.updateTable('sessions').set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt }).where('id', '=', id).execute();
+};
+
+export const deleteSession = async (db: Kysely<Schema>, id: string): Promise<void> => {
+  await db.deleteFrom('sessions').where('id', '=', id).execute();
+};
+
+export const deleteSessionsOfAccount = async (db: Kysely<Schema>, accountId: string): Promise<void> => {
+  await db.deleteFrom('sessions').where('account_id', '=', accountId).execute();
+};

@@ -1,0 +1,22 @@
+export { accessInstance, roleAtLeast, type InstanceAccess } from './instance.access.ts';
+export {
+  bumpInstanceEpoch,
+  changeRole,
+  createFirstInstance,
+  createInstance,
+  isSetupRequired,
+  issueSetupToken,
+  signUp,
+} from './instance.actions.ts';
+export { presentInstance } from './instance.presenter.ts';
+export {
+  countInstances,
+  findInstanceBySlug,
+  findMembership,
+  insertMembershipIfAbsent,
+  listMembers,
+  listMembershipsOfAccount,
+  type InstanceRow,
+  type MemberRole,
+} from './instance.queries.ts';
+export { registerInstanceRoutes } from './instance.routes.ts';

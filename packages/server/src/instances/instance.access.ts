@@ -1,0 +1,34 @@
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { Actor } from '../identity/index.ts';
+import { findInstanceById, findMembership, type InstanceRow, type MemberRole } from './instance.queries.ts';
+
+const RANK: Record<MemberRole, number> = { member: 1, admin: 2, owner: 3 };
+
+export const roleAtLeast = (role: MemberRole, minimum: MemberRole): boolean => RANK[role] >= RANK[minimum];
+
+export interface InstanceAccess {
+  instance: InstanceRow;
+  /** The actor's role; operators act as owners of every instance. */
+  role: MemberRole;
+}
+
+/**
+ * Loads an instance for an actor. An instance the actor is not in answers exactly like one that does not
+ * exist; a session older than the instance's credential epoch is not accepted for it.
+ */
+export const accessInstance = async (
+  ctx: AppContext,
+  actor: Actor,
+  instanceId: string,
+  minimum: MemberRole = 'member',
+): Promise<InstanceAccess> => {
+  const instance = await findInstanceById(ctx.database.db, instanceId);
+  if (!instance) throw new AppError('INSTANCE_NOT_FOUND');
+  const membership = await findMembership(ctx.database.db, instanceId, actor.account.id);
+  const role: MemberRole | undefined = actor.account.is_operator === 1 ? 'owner' : membership?.role;
+  if (!role) throw new AppError('INSTANCE_NOT_FOUND');
+  if (actor.session.created_at < instance.not_before) throw new AppError('UNAUTHENTICATED');
+  if (!roleAtLeast(role, minimum)) throw new AppError('FORBIDDEN');
+  return { instance, role };
+};

@@ -1,0 +1,232 @@
+import type { CreateInstanceRequest, CreateInviteRequest, SetupRequest, SignupRequest, UpdateInstanceRequest } from '@conclave/protocol';
+import type { AppContext } from '../context.ts';
+import { TOKEN_PREFIX, hashToken, newId, newSecretToken, safeEqual } from '../crypto/index.ts';
+import { isUniqueViolation } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import {
+  assertPasswordAcceptable,
+  emailKeyOf,
+  findAccountByEmailKey,
+  findServerState,
+  insertAccount,
+  passwordMatches,
+  prepareAccount,
+  updateServerState,
+  type AccountRow,
+  type Actor,
+} from '../identity/index.ts';
+import { accessInstance, roleAtLeast } from './instance.access.ts';
+import {
+  consumeInvite,
+  countOwners,
+  findInstanceBySlug,
+  findInviteByTokenHash,
+  findMembership,
+  insertInstance,
+  insertInvite,
+  insertMembershipIfAbsent,
+  markSetupCompleted,
+  updateInstanceFields,
+  updateMembershipRole,
+  type InstanceRow,
+  type InviteRow,
+  type MemberRole,
+} from './instance.queries.ts';
+
+const INVITE_DEFAULT_TTL_HOURS = 72;
+
+const newInstanceRow = (input: { slug: string; name: string; signupMode?: 'open' | 'invite' | undefined }, now: number): InstanceRow => ({
+  id: newId(now),
+  slug: input.slug,
+  name: input.name.trim(),
+  signup_mode: input.signupMode ?? 'invite',
+  not_before: 0,
+  created_at: now,
+  updated_at: now,
+});
+
+/** A new one-time setup token while the server is not set up (its hash replaces any earlier one); else undefined. */
+export const issueSetupToken = async (ctx: AppContext): Promise<string | undefined> => {
+  const state = await findServerState(ctx.database.db);
+  if (state.setup_completed_at !== null) return undefined;
+  const token = newSecretToken(TOKEN_PREFIX.setup);
+  await updateServerState(ctx.database.db, { setup_token_hash: hashToken(token) });
+  return token;
+};
+
+export const isSetupRequired = async (ctx: AppContext): Promise<boolean> =>
+  (await findServerState(ctx.database.db)).setup_completed_at === null;
+
+export interface FirstInstanceInput {
+  instance: { slug: string; name: string };
+  owner: { email: string; displayName: string; password: string };
+}
+
+/**
+ * Creates the first instance and its owner (who becomes the server's operator) and marks setup done, in one
+ * transaction. The CLI calls this directly (it runs with the operator's access to the machine); the API
+ * calls it through completeSetup, which demands the setup token.
+ */
+export const createFirstInstance = async (ctx: AppContext, input: FirstInstanceInput): Promise<{ account: AccountRow; instance: InstanceRow }> => {
+  if (!(await isSetupRequired(ctx))) throw new AppError('SETUP_ALREADY_DONE');
+  const account = await prepareAccount(ctx, { ...input.owner, isOperator: true });
+  const now = ctx.now();
+  const instance = newInstanceRow({ ...input.instance, signupMode: 'invite' }, now);
+  await ctx.database.db.transaction().execute(async (trx) => {
+    if (!(await markSetupCompleted(trx, now))) throw new AppError('SETUP_ALREADY_DONE');
+    await insertInstance(trx, instance);
+    try {
+      await insertAccount(trx, account);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN');
+      throw error;
+    }
+    await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: account.id, role: 'owner', created_at: now });
+  });
+  ctx.log.info({ instanceId: instance.id, accountId: account.id }, 'setup completed');
+  return { account, instance };
+};
+
+export const completeSetup = async (ctx: AppContext, input: SetupRequest): Promise<{ account: AccountRow; instance: InstanceRow }> => {
+  const state = await findServerState(ctx.database.db);
+  if (state.setup_completed_at !== null) throw new AppError('SETUP_ALREADY_DONE');
+  if (state.setup_token_hash === null || !safeEqual(hashToken(input.setupToken), state.setup_token_hash)) {
+    throw new AppError('SETUP_TOKEN_INVALID');
+  }
+  return createFirstInstance(ctx, input);
+};
+
+const findUsableInvite = async (ctx: AppContext, token: string, instance: InstanceRow, emailKey: string): Promise<InviteRow> => {
+  const invite = await findInviteByTokenHash(ctx.database.db, hashToken(token));
+  const usable =
+    invite !== undefined &&
+    invite.instance_id === instance.id &&
+    invite.used_at === null &&
+    invite.expires_at > ctx.now() &&
+    (invite.email_key === null || invite.email_key === emailKey);
+  if (!usable) throw new AppError('INVITE_INVALID');
+  return invite;
+};
+
+/**
+ * Sign-up never reveals whether the email has an account. For a new email the account is created; for a
+ * known one whose password matches, the account joins the instance (one account, many instances); for a
+ * known one whose password does not match, nothing happens. All three answer the same after one hash.
+ */
+export const signUp = async (ctx: AppContext, input: SignupRequest): Promise<void> => {
+  const instance = await findInstanceBySlug(ctx.database.db, input.instance);
+  if (!instance) throw new AppError('INSTANCE_NOT_FOUND');
+  const emailKey = emailKeyOf(input.email);
+  const invite = input.inviteToken === undefined ? undefined : await findUsableInvite(ctx, input.inviteToken, instance, emailKey);
+  if (!invite && instance.signup_mode !== 'open') throw new AppError('SIGNUP_INVITE_REQUIRED');
+  assertPasswordAcceptable(ctx, input.password, { email: input.email, displayName: input.displayName });
+  const role: MemberRole = invite?.role ?? 'member';
+
+  const join = async (account: AccountRow, insertIt: boolean): Promise<void> => {
+    await ctx.database.db.transaction().execute(async (trx) => {
+      const now = ctx.now();
+      if (insertIt) await insertAccount(trx, account);
+      if (invite && !(await consumeInvite(trx, invite.id, account.id, now))) throw new AppError('INVITE_INVALID');
+      await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: account.id, role, created_at: now });
+    });
+  };
+
+  const existing = await findAccountByEmailKey(ctx.database.db, emailKey);
+  if (existing) {
+    if (await passwordMatches(ctx, existing, input.password)) await join(existing, false);
+    return;
+  }
+  const account = await prepareAccount(ctx, input);
+  try {
+    await join(account, true);
+  } catch (error) {
+    // Someone signed up with this email between our lookup and insert: answer as for a known email.
+    if (!isUniqueViolation(error)) throw error;
+  }
+};
+
+export const createInstance = async (ctx: AppContext, actor: Actor, input: CreateInstanceRequest): Promise<InstanceRow> => {
+  if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only the server operator can create instances.' });
+  const now = ctx.now();
+  const instance = newInstanceRow(input, now);
+  try {
+    await ctx.database.db.transaction().execute(async (trx) => {
+      await insertInstance(trx, instance);
+      await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: actor.account.id, role: 'owner', created_at: now });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('INSTANCE_SLUG_TAKEN');
+    throw error;
+  }
+  return instance;
+};
+
+export const updateInstance = async (ctx: AppContext, actor: Actor, instanceId: string, input: UpdateInstanceRequest): Promise<InstanceRow> => {
+  const { instance } = await accessInstance(ctx, actor, instanceId, 'admin');
+  const patch = {
+    ...(input.name !== undefined ? { name: input.name.trim() } : {}),
+    ...(input.signupMode !== undefined ? { signup_mode: input.signupMode } : {}),
+  };
+  const now = ctx.now();
+  await updateInstanceFields(ctx.database.db, instance.id, patch, now);
+  return { ...instance, ...patch, updated_at: now };
+};
+
+/**
+ * Changes a member's role. Admins manage members and admins; only owners grant or take away ownership;
+ * the last owner stays an owner.
+ */
+export const setMemberRole = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string, role: MemberRole): Promise<void> => {
+  const access = await accessInstance(ctx, actor, instanceId, 'admin');
+  await changeRole(ctx, access.instance.id, accountId, role, access.role);
+};
+
+/** The role change itself, checked against the acting role; the CLI calls it as an operator ('owner'). */
+export const changeRole = async (ctx: AppContext, instanceId: string, accountId: string, role: MemberRole, actingRole: MemberRole): Promise<void> => {
+  await ctx.database.db.transaction().execute(async (trx) => {
+    const target = await findMembership(trx, instanceId, accountId);
+    if (!target) throw new AppError('MEMBER_NOT_FOUND');
+    if ((target.role === 'owner' || role === 'owner') && !roleAtLeast(actingRole, 'owner')) {
+      throw new AppError('FORBIDDEN', { message: 'Only an owner can grant or remove ownership.' });
+    }
+    if (target.role === 'owner' && role !== 'owner' && (await countOwners(trx, instanceId)) <= 1) throw new AppError('LAST_OWNER');
+    await updateMembershipRole(trx, instanceId, accountId, role);
+  });
+};
+
+export const createInvite = async (
+  ctx: AppContext,
+  actor: Actor,
+  instanceId: string,
+  input: CreateInviteRequest,
+): Promise<{ invite: InviteRow; token: string }> => {
+  const { instance } = await accessInstance(ctx, actor, instanceId, 'admin');
+  const now = ctx.now();
+  const token = newSecretToken(TOKEN_PREFIX.invite);
+  const invite: InviteRow = {
+    id: newId(now),
+    instance_id: instance.id,
+    token_hash: hashToken(token),
+    email_key: input.email === undefined ? null : emailKeyOf(input.email),
+    role: input.role ?? 'member',
+    created_by: actor.account.id,
+    created_at: now,
+    expires_at: now + (input.ttlHours ?? INVITE_DEFAULT_TTL_HOURS) * 3_600_000,
+    used_at: null,
+    used_by: null,
+  };
+  await insertInvite(ctx.database.db, invite);
+  return { invite, token };
+};
+
+/** One write that ends every session's access to this instance; people log in again to come back. */
+export const bumpInstanceEpoch = async (ctx: AppContext, instanceId: string): Promise<number> => {
+  const notBefore = ctx.now() + 1;
+  await updateInstanceFields(ctx.database.db, instanceId, { not_before: notBefore }, notBefore);
+  return notBefore;
+};
+
+export const revokeInstanceSessions = async (ctx: AppContext, actor: Actor, instanceId: string): Promise<number> => {
+  const { instance } = await accessInstance(ctx, actor, instanceId, 'admin');
+  return bumpInstanceEpoch(ctx, instance.id);
+};

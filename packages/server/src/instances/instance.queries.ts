@@ -1,0 +1,121 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { InstancesTable, InvitesTable, MembershipsTable, Schema } from '../db/index.ts';
+
+export type InstanceRow = Selectable<InstancesTable>;
+export type MembershipRow = Selectable<MembershipsTable>;
+export type InviteRow = Selectable<InvitesTable>;
+export type MemberRole = MembershipRow['role'];
+
+export const findInstanceBySlug = (db: Kysely<Schema>, slug: string): Promise<InstanceRow | undefined> =>
+  db.selectFrom('instances').selectAll().where('slug', '=', slug).executeTakeFirst();
+
+export const findInstanceById = (db: Kysely<Schema>, id: string): Promise<InstanceRow | undefined> =>
+  db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const insertInstance = async (db: Kysely<Schema>, row: InstanceRow): Promise<void> => {
+  await db.insertInto('instances').values(row).execute();
+};
+
+export const updateInstanceFields = async (
+  db: Kysely<Schema>,
+  id: string,
+  patch: Partial<Pick<InstanceRow, 'name' | 'signup_mode' | 'not_before'>>,
+  now: number,
+): Promise<void> => {
+  await db.updateTable('instances').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
+};
+
+export const countInstances = async (db: Kysely<Schema>): Promise<number> => {
+  const row = await db.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+};
+
+export const findMembership = (db: Kysely<Schema>, instanceId: string, accountId: string): Promise<MembershipRow | undefined> =>
+  db.selectFrom('memberships').selectAll().where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();
+
+/** Inserts the membership unless it exists; true when a row was added. */
+export const insertMembershipIfAbsent = async (db: Kysely<Schema>, row: MembershipRow): Promise<boolean> => {
+  const result = await db
+    .insertInto('memberships')
+    .values(row)
+    .onConflict((oc) => oc.columns(['instance_id', 'account_id']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+};
+
+export const updateMembershipRole = async (db: Kysely<Schema>, instanceId: string, accountId: string, role: MemberRole): Promise<void> => {
+  await db.updateTable('memberships').set({ role }).where('instance_id', '=', instanceId).where('account_id', '=', accountId).execute();
+};
+
+export const countOwners = async (db: Kysely<Schema>, instanceId: string): Promise<number> => {
+  const row = await db
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('instance_id', '=', instanceId)
+    .where('role', '=', 'owner')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+};
+
+export interface MembershipOfAccount {
+  id: string;
+  slug: string;
+  name: string;
+  role: MemberRole;
+}
+
+export const listMembershipsOfAccount = (db: Kysely<Schema>, accountId: string): Promise<MembershipOfAccount[]> =>
+  db
+    .selectFrom('memberships')
+    .innerJoin('instances', 'instances.id', 'memberships.instance_id')
+    .select(['instances.id', 'instances.slug', 'instances.name', 'memberships.role'])
+    .where('memberships.account_id', '=', accountId)
+    .orderBy('instances.slug')
+    .execute();
+
+export interface MemberListing {
+  account_id: string;
+  display_name: string;
+  email: string;
+  role: MemberRole;
+  created_at: number;
+}
+
+export const listMembers = (db: Kysely<Schema>, instanceId: string): Promise<MemberListing[]> =>
+  db
+    .selectFrom('memberships')
+    .innerJoin('accounts', 'accounts.id', 'memberships.account_id')
+    .select(['memberships.account_id', 'accounts.display_name', 'accounts.email', 'memberships.role', 'memberships.created_at'])
+    .where('memberships.instance_id', '=', instanceId)
+    .orderBy('memberships.created_at')
+    .orderBy('memberships.account_id')
+    .execute();
+
+export const insertInvite = async (db: Kysely<Schema>, row: InviteRow): Promise<void> => {
+  await db.insertInto('invites').values(row).execute();
+};
+
+export const findInviteByTokenHash = (db: Kysely<Schema>, tokenHash: string): Promise<InviteRow | undefined> =>
+  db.selectFrom('invites').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+
+/** Marks an invite used if nobody did first; false when it was already taken. */
+export const consumeInvite = async (db: Kysely<Schema>, id: string, accountId: string, now: number): Promise<boolean> => {
+  const result = await db
+    .updateTable('invites')
+    .set({ used_at: now, used_by: accountId })
+    .where('id', '=', id)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+};
+
+/** Completes setup once: false when another request (or node) completed it first. */
+export const markSetupCompleted = async (db: Kysely<Schema>, now: number): Promise<boolean> => {
+  const result = await db
+    .updateTable('server_state')
+    .set({ setup_completed_at: now, setup_token_hash: null })
+    .where('id', '=', 1)
+    .where('setup_completed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+};

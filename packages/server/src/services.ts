@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/config.ts';
+import type { AppContext } from './context.ts';
+import { keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
+import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
+import { createLogger } from './http/logger.ts';
+import { createPasswordHasher, findServerState, loadPasswordBlocklist, updateServerState } from './identity/index.ts';
+
+/** Start-up refused for a reason the operator must fix; the message says how. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export interface Services extends AppContext {
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  logger?: Logger;
+  /** PostgreSQL schema (tests); production uses the database's default. */
+  pgSchema?: string;
+}
+
+/**
+ * The pepper is created with the database and must come back with it. A fresh database adopts (or creates)
+ * the keys directory's pepper and records its fingerprint; afterwards a missing or different pepper stops
+ * start-up, because every password check would fail.
+ */
+export const loadPepper = async (config: Config, database: Database): Promise<Buffer> => {
+  const state = await findServerState(database.db);
+  if (state.pepper_id === null) {
+    const { key } = await readOrCreateKey(config.keysDir, 'pepper');
+    const fingerprint = keyFingerprint(key, 'pepper');
+    await database.db.updateTable('server_state').set({ pepper_id: fingerprint }).where('id', '=', 1).where('pepper_id', 'is', null).execute();
+    const recorded = (await findServerState(database.db)).pepper_id;
+    if (recorded !== fingerprint) {
+      throw new StartupError(`Another node set this database up with a different password pepper. Give every node the same keys directory (CONCLAVE_KEYS_DIR).`);
+    }
+    return key;
+  }
+  const key = await readKey(config.keysDir, 'pepper');
+  if (!key) {
+    throw new StartupError(
+      `${keyPath(config.keysDir, 'pepper')} is missing, but this database's passwords were hashed with a pepper (id ${state.pepper_id.slice(0, 12)}). ` +
+        'Restore the keys directory from its backup, or point CONCLAVE_KEYS_DIR at it. Without it no password can be checked; Conclave will not make a new one.',
+    );
+  }
+  if (keyFingerprint(key, 'pepper') !== state.pepper_id) {
+    throw new StartupError(
+      `${keyPath(config.keysDir, 'pepper')} is not the pepper this database was set up with (expected id ${state.pepper_id.slice(0, 12)}). ` +
+        'Point CONCLAVE_KEYS_DIR at the keys directory that belongs to this database.',
+    );
+  }
+  return key;
+};
+
+/** Opens the database, migrates it, loads keys and the password blocklist: everything the app and CLI need. */
+export const createServices = async (config: Config, options: ServiceOptions = {}): Promise<Services> => {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    sqliteSynchronous: config.sqliteSynchronous,
+    ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
+  });
+  try {
+    const applied = await migrateToLatest(database);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    const pepper = await loadPepper(config, database);
+    const [blocklist] = await Promise.all([loadPasswordBlocklist()]);
+    const hasher = createPasswordHasher({ pepper, memoryKib: config.passwordHashMemoryKib, iterations: config.passwordHashIterations });
+    return { config, database, hasher, blocklist, log, now: Date.now, close: () => database.close() };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+};
+
+export { updateServerState };
