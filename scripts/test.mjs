@@ -26,9 +26,9 @@ const ensurePostgres = async () => {
   }
 };
 
-let engines = 'sqlite,postgres';
+let engines = process.env.CONCLAVE_TEST_ENGINES ?? 'sqlite,postgres';
 try {
-  await ensurePostgres();
+  if (engines.includes('postgres')) await ensurePostgres();
 } catch (error) {
   const where = `${new URL(databaseUrl).host}`;
   if (inCi) {

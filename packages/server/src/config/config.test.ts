@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+import { parseDurationMs } from './duration.ts';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env, '/srv/conclave');
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+};
+
+describe('configuration', () => {
+  test('defaults: port 8080, ./data and ./keys, SQLite, http://localhost:8080', () => {
+    const config = loadConfig({}, '/srv/conclave');
+    assert.equal(config.port, 8080);
+    assert.equal(config.dataDir, '/srv/conclave/data');
+    assert.equal(config.keysDir, '/srv/conclave/keys');
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.publicUrl.origin, 'http://localhost:8080');
+    assert.equal(config.secureCookies, false);
+    assert.equal(config.passwordHashMemoryKib, 19_456);
+    assert.equal(config.passwordHashIterations, 2);
+  });
+
+  test('https PUBLIC_URL turns on Secure cookies', () => {
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://chat.example.org' }).secureCookies, true);
+  });
+
+  test('every bad value is reported at once, each with how to fix it', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      PUBLIC_URL: 'chat.example.org',
+      DATABASE_URL: 'mysql://db/conclave',
+      LOG_LEVEL: 'loud',
+      SESSION_IDLE_TIMEOUT: 'forever',
+      AUTH_RATE_LIMIT_IP: 'many',
+      PASSWORD_HASH_MEMORY_KIB: '4096',
+      SQLITE_SYNCHRONOUS: 'off',
+      TRUST_PROXY: 'maybe?',
+    });
+    const joined = problems.join('\n');
+    for (const name of ['PORT', 'PUBLIC_URL', 'DATABASE_URL', 'LOG_LEVEL', 'SESSION_IDLE_TIMEOUT', 'AUTH_RATE_LIMIT_IP', 'PASSWORD_HASH_MEMORY_KIB', 'SQLITE_SYNCHRONOUS', 'TRUST_PROXY']) {
+      assert.match(joined, new RegExp(`^${name}`, 'm'), `${name} is named`);
+    }
+    assert.equal(problems.length, 9);
+    assert.match(joined, /at least|from 19456/, 'the argon2 floor cannot be lowered');
+  });
+
+  test('keys may not share the data directory; PUBLIC_URL must be an origin', () => {
+    assert.match(problemsOf({ CONCLAVE_DATA_DIR: '/x', CONCLAVE_KEYS_DIR: '/x' }).join(), /CONCLAVE_KEYS_DIR/);
+    assert.match(problemsOf({ PUBLIC_URL: 'https://example.org/chat' }).join(), /origin only/);
+    assert.match(problemsOf({ SESSION_IDLE_TIMEOUT: '60d', SESSION_MAX_AGE: '30d' }).join(), /idle timeout the shorter/);
+  });
+
+  test('durations', () => {
+    assert.equal(parseDurationMs('15m'), 900_000);
+    assert.equal(parseDurationMs('14d'), 14 * 86_400_000);
+    assert.equal(parseDurationMs('500ms'), 500);
+    assert.equal(parseDurationMs('1w'), undefined);
+    assert.equal(parseDurationMs('-1s'), undefined);
+  });
+
+  test('rate limits parse as attempts/window', () => {
+    const config = loadConfig({ AUTH_RATE_LIMIT_IP: '12/30s', AUTH_RATE_LIMIT_ACCOUNT: '4/1h' });
+    assert.deepEqual(config.authRateLimitPerIp, { max: 12, windowMs: 30_000 });
+    assert.deepEqual(config.authRateLimitPerAccount, { max: 4, windowMs: 3_600_000 });
+  });
+});
