@@ -2,7 +2,7 @@
 // `npm test`: every *.test.ts on SQLite and PostgreSQL, then a check that no secret reached the logs.
 // Arguments narrow the run to those test files. Under CI=true the PostgreSQL leg must run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -44,6 +44,7 @@ rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 
 const findTests = (dir) =>
+  !existsSync(dir) ? [] :
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) return [];
     const path = join(dir, entry.name);

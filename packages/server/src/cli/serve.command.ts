@@ -19,6 +19,7 @@ export const registerServeCommand = (program: Command): void => {
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
         console.log(`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`);
+        if (config.port === 0) console.log('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
         if (setupToken) {
           // Printed to the terminal for the operator, never written to the log.
           console.log(

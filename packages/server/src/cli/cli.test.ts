@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { recordSecret } from '../testing/secret-ledger.ts';
+import { describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
+import { testDatabaseUrl } from '../testing/test-env.ts';
+import { buildProgram } from './program.ts';
+import type { Command } from 'commander';
+
+const BIN = fileURLToPath(new URL('../../bin/conclave.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const runCli = (args: string[], env: Record<string, string>, input?: string): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+
+const allCommands = (command: Command): Command[] => [command, ...command.commands.flatMap(allCommands)];
+
+describe('conclave CLI: help and usage', () => {
+  test('every command has a description and help', () => {
+    const program = buildProgram();
+    const commands = allCommands(program);
+    assert.ok(commands.length >= 12, `commands: ${commands.map((c) => c.name()).join(', ')}`);
+    for (const command of commands) {
+      assert.ok(command.description().length > 10, `${command.name()} has a description`);
+      assert.match(command.helpInformation(), /^Usage: /, `${command.name()} --help`);
+    }
+  });
+
+  test('--help exits 0; an unknown command or option exits 2; a bad environment exits 78 and says how to fix it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
+    try {
+      const env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys') };
+      const help = await runCli(['--help'], env);
+      assert.equal(help.code, 0);
+      for (const name of ['serve', 'migrate', 'setup', 'user', 'doctor', 'sessions']) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
+      const sub = await runCli(['user', 'create', '--help'], env);
+      assert.equal(sub.code, 0);
+      assert.match(sub.stdout, /--display-name/);
+      assert.equal((await runCli(['frobnicate'], env)).code, 2);
+      assert.equal((await runCli(['migrate', '--no-such-flag'], env)).code, 2);
+      assert.equal((await runCli(['user', 'create'], env)).code, 2, 'a missing required option is a usage error');
+      const bad = await runCli(['migrate'], { ...env, PORT: 'eighty', DATABASE_URL: 'mysql://x' });
+      assert.equal(bad.code, 78);
+      assert.match(bad.stderr, /PORT="eighty" is not a whole number/);
+      assert.match(bad.stderr, /DATABASE_URL must be a postgres/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeEachEngine('conclave CLI: operating a server', (engine) => {
+  let dir: string;
+  let env: Record<string, string>;
+  let schema: string | undefined;
+  const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1 });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
+    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' };
+    if (engine === 'postgres') {
+      schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
+      await admin.query(`create schema ${schema}`);
+      const url = new URL(testDatabaseUrl());
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      env['DATABASE_URL'] = url.toString();
+    }
+  });
+  after(async () => {
+    if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('migrate, setup from stdin, user create/list/set-role, sessions revoke, doctor', async () => {
+    const migrate = await runCli(['migrate'], env);
+    assert.equal(migrate.code, 0, migrate.stderr);
+    assert.match(migrate.stdout, /Applied 0001-foundation/);
+    assert.match((await runCli(['migrate'], env)).stdout, /up to date/);
+
+    const ownerEmail = newEmail('cli-owner');
+    const ownerPassword = newPassword();
+    const setup = await runCli(['setup', '--instance-slug', 'acme', '--instance-name', 'Acme', '--email', ownerEmail, '--display-name', 'Owner'], env, `${ownerPassword}\n`);
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.match(setup.stdout, /Created instance acme/);
+    const twice = await runCli(['setup', '--instance-slug', 'b', '--instance-name', 'B', '--email', newEmail(), '--display-name', 'X'], env, `${newPassword()}\n`);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /SETUP_ALREADY_DONE/);
+
+    const weak = await runCli(['user', 'create', '--email', newEmail(), '--display-name', 'Weak'], env, 'password\n');
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /PASSWORD_TOO_COMMON/);
+    const noPassword = await runCli(['user', 'create', '--email', newEmail(), '--display-name', 'None'], env, '');
+    assert.equal(noPassword.code, 1);
+    assert.match(noPassword.stderr, /No password on standard input/);
+
+    const memberEmail = newEmail('cli-member');
+    const created = await runCli(['user', 'create', '--email', memberEmail, '--display-name', 'Member', '--instance', 'acme'], env, `${newPassword()}\n`);
+    assert.equal(created.code, 0, created.stderr);
+    const dup = await runCli(['user', 'create', '--email', memberEmail.toUpperCase(), '--display-name', 'Dup'], env, `${newPassword()}\n`);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /EMAIL_TAKEN/);
+
+    const setRole = await runCli(['user', 'set-role', '--instance', 'acme', '--email', memberEmail, '--role', 'admin'], env);
+    assert.equal(setRole.code, 0, setRole.stderr);
+    const badRole = await runCli(['user', 'set-role', '--instance', 'acme', '--email', memberEmail, '--role', 'king'], env);
+    assert.equal(badRole.code, 1);
+    const lastOwner = await runCli(['user', 'set-role', '--instance', 'acme', '--email', ownerEmail, '--role', 'member'], env);
+    assert.equal(lastOwner.code, 1);
+    assert.match(lastOwner.stderr, /LAST_OWNER/);
+
+    const list = await runCli(['user', 'list', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = list.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
+    assert.deepEqual(rows.map((r) => [r['email'], r['instances'], r['operator']]), [
+      [ownerEmail, 'acme:owner', 'yes'],
+      [memberEmail, 'acme:admin', 'no'],
+    ]);
+    const members = await runCli(['user', 'list', '--instance', 'acme', '--json'], env);
+    assert.equal(members.stdout.trim().split('\n').length, 2);
+    assert.equal((await runCli(['user', 'list', '--instance', 'nope'], env)).code, 1);
+
+    assert.equal((await runCli(['sessions', 'revoke'], env)).code, 1, 'a scope is required');
+    assert.equal((await runCli(['sessions', 'revoke', '--everyone', '--email', memberEmail], env)).code, 1, 'only one scope');
+    const revoke = await runCli(['sessions', 'revoke', '--email', memberEmail], env);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.equal((await runCli(['sessions', 'revoke', '--instance', 'acme'], env)).code, 0);
+    assert.equal((await runCli(['sessions', 'revoke', '--everyone'], env)).code, 0);
+
+    const doctor = await runCli(['doctor'], env);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, /ok +pepper/);
+    assert.doesNotMatch(doctor.stdout, /^(warn|fail)/m);
+    recordSecret(ownerPassword);
+  });
+
+  test('doctor warns when the keys directory sits inside the data directory (and --strict fails on it)', async () => {
+    const inside = { ...env, CONCLAVE_DATA_DIR: join(dir, 'inside'), CONCLAVE_KEYS_DIR: join(dir, 'inside', 'keys') };
+    if (engine === 'postgres') {
+      // The PostgreSQL database already has a pepper; a different keys directory must fail, loudly.
+      const doctor = await runCli(['doctor'], inside);
+      assert.equal(doctor.code, 1);
+      assert.match(doctor.stdout, /warn +keys .*inside the data directory/);
+      assert.match(doctor.stdout, /fail +pepper/);
+      return;
+    }
+    assert.equal((await runCli(['migrate'], inside)).code, 0);
+    const doctor = await runCli(['doctor'], inside);
+    assert.match(doctor.stdout, /warn +keys .*inside the data directory/);
+    assert.equal(doctor.code, 0, 'a warning alone does not fail');
+    assert.equal((await runCli(['doctor', '--strict'], inside)).code, 1);
+    const json = await runCli(['doctor', '--json'], inside);
+    assert.ok(json.stdout.trim().split('\n').every((line) => ['ok', 'warn', 'fail'].includes((JSON.parse(line) as { level: string }).level)));
+  });
+
+  test('serve prints a setup token on a fresh install, answers health checks and stops on SIGTERM', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'conclave-serve-'));
+    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+    let freshSchema: string | undefined;
+    if (engine === 'postgres') {
+      freshSchema = `serve_${process.pid}_${randomBytes(3).toString('hex')}`;
+      await admin.query(`create schema ${freshSchema}`);
+      const url = new URL(testDatabaseUrl());
+      url.searchParams.set('options', `-c search_path=${freshSchema}`);
+      serveEnv['DATABASE_URL'] = url.toString();
+    }
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', ...serveEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      let errors = '';
+      child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start within 30 s: ${output} ${errors}`)), 30_000);
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+          const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+          if (match && output.includes('cnv_setup_')) {
+            clearTimeout(timer);
+            resolve(Number(match[1]));
+          }
+        });
+      });
+      const token = /cnv_setup_[A-Za-z0-9_-]+/.exec(output)?.[0];
+      recordSecret(token);
+      assert.ok(token);
+      const logLines = output.split('\n').filter((line) => line.startsWith('{'));
+      assert.ok(logLines.length > 0);
+      assert.ok(logLines.every((line) => !line.includes(token)), 'the setup token is printed for the operator, never logged');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+      const setup = await fetch(`http://127.0.0.1:${port}/api/v1/setup`);
+      assert.deepEqual(await setup.json(), { required: true });
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+      if (freshSchema) await admin.query(`drop schema if exists ${freshSchema} cascade`);
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+});
