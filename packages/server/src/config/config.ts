@@ -48,7 +48,7 @@ export const CONFIG_VARIABLES = [
   { name: 'AUTH_RATE_LIMIT_ACCOUNT', default: '10/15m', meaning: 'Authentication attempts allowed per email address per window.' },
   { name: 'PASSWORD_HASH_MEMORY_KIB', default: String(ARGON2_MIN_MEMORY_KIB), meaning: 'argon2id memory cost; at least 19456.' },
   { name: 'PASSWORD_HASH_ITERATIONS', default: String(ARGON2_MIN_ITERATIONS), meaning: 'argon2id time cost; at least 2.' },
-  { name: 'SQLITE_SYNCHRONOUS', default: 'full', meaning: 'full (survives power loss) or normal (survives a killed process).' },
+  { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
 export class ConfigError extends Error {
@@ -161,7 +161,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const passwordHashMemoryKib = integer('PASSWORD_HASH_MEMORY_KIB', ARGON2_MIN_MEMORY_KIB, ARGON2_MIN_MEMORY_KIB, 4_194_304);
   const passwordHashIterations = integer('PASSWORD_HASH_ITERATIONS', ARGON2_MIN_ITERATIONS, ARGON2_MIN_ITERATIONS, 100);
 
-  const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'full').toLowerCase();
+  const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'normal').toLowerCase();
   if (syncRaw !== 'full' && syncRaw !== 'normal') problems.push(`SQLITE_SYNCHRONOUS="${syncRaw}" must be full or normal.`);
 
   const config: Config = {
@@ -180,7 +180,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     authRateLimitPerAccount: rateLimit('AUTH_RATE_LIMIT_ACCOUNT', '10/15m'),
     passwordHashMemoryKib,
     passwordHashIterations,
-    sqliteSynchronous: syncRaw === 'normal' ? 'normal' : 'full',
+    sqliteSynchronous: syncRaw === 'full' ? 'full' : 'normal',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
