@@ -53,7 +53,7 @@ const findTests = (dir) =>
   });
 
 const requested = process.argv.slice(2);
-const files = requested.length > 0 ? requested : [...findTests(join(root, 'packages')), ...findTests(join(root, 'e2e'))].sort();
+const files = requested.length > 0 ? requested : ['packages', 'e2e', 'scripts'].flatMap((dir) => findTests(join(root, dir))).sort();
 const env = { ...process.env, CONCLAVE_TEST_ENGINES: engines, CONCLAVE_TEST_LOG_DIR: logDir, TEST_DATABASE_URL: databaseUrl };
 const nodeTest = (args) => spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args], { cwd: root, env, stdio: 'inherit' }).status ?? 1;
 
