@@ -26,7 +26,8 @@ export const run = async (): Promise<void> => {
     CONCLAVE_KEYS_DIR: join(dir, 'keys'),
     AUTH_RATE_LIMIT_IP: '1000000/1m',
     AUTH_RATE_LIMIT_ACCOUNT: '1000000/1m',
-    ...(process.env['SQLITE_SYNCHRONOUS'] ? { SQLITE_SYNCHRONOUS: process.env['SQLITE_SYNCHRONOUS'] } : {}),
+    // Pass-throughs for comparing settings in one session.
+    ...Object.fromEntries(['SQLITE_SYNCHRONOUS', 'PASSWORD_HASH_CONCURRENCY'].flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : []))),
   });
   const services = await createServices(config, { logger: createLogger('warn') });
   const app = await buildApp(services);

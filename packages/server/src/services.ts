@@ -71,7 +71,12 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const pepper = await loadPepper(config, database);
     const [blocklist] = await Promise.all([loadPasswordBlocklist()]);
-    const hasher = createPasswordHasher({ pepper, memoryKib: config.passwordHashMemoryKib, iterations: config.passwordHashIterations });
+    const hasher = createPasswordHasher({
+      pepper,
+      memoryKib: config.passwordHashMemoryKib,
+      iterations: config.passwordHashIterations,
+      concurrency: config.passwordHashConcurrency,
+    });
     return { config, database, hasher, blocklist, log, now: Date.now, close: () => database.close() };
   } catch (error) {
     await database.close();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDurationMs } from './duration.ts';
 
@@ -25,6 +26,7 @@ export interface Config {
   authRateLimitPerAccount: RateLimit;
   passwordHashMemoryKib: number;
   passwordHashIterations: number;
+  passwordHashConcurrency: number;
   sqliteSynchronous: SqliteSynchronous;
 }
 
@@ -48,6 +50,7 @@ export const CONFIG_VARIABLES = [
   { name: 'AUTH_RATE_LIMIT_ACCOUNT', default: '10/15m', meaning: 'Authentication attempts allowed per email address per window.' },
   { name: 'PASSWORD_HASH_MEMORY_KIB', default: String(ARGON2_MIN_MEMORY_KIB), meaning: 'argon2id memory cost; at least 19456.' },
   { name: 'PASSWORD_HASH_ITERATIONS', default: String(ARGON2_MIN_ITERATIONS), meaning: 'argon2id time cost; at least 2.' },
+  { name: 'PASSWORD_HASH_CONCURRENCY', default: '(cores)', meaning: 'At most this many password hashes at once, so hashing never starves the event loop of a core.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -160,6 +163,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
 
   const passwordHashMemoryKib = integer('PASSWORD_HASH_MEMORY_KIB', ARGON2_MIN_MEMORY_KIB, ARGON2_MIN_MEMORY_KIB, 4_194_304);
   const passwordHashIterations = integer('PASSWORD_HASH_ITERATIONS', ARGON2_MIN_ITERATIONS, ARGON2_MIN_ITERATIONS, 100);
+  const passwordHashConcurrency = integer('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 1024);
 
   const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'normal').toLowerCase();
   if (syncRaw !== 'full' && syncRaw !== 'normal') problems.push(`SQLITE_SYNCHRONOUS="${syncRaw}" must be full or normal.`);
@@ -180,6 +184,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     authRateLimitPerAccount: rateLimit('AUTH_RATE_LIMIT_ACCOUNT', '10/15m'),
     passwordHashMemoryKib,
     passwordHashIterations,
+    passwordHashConcurrency,
     sqliteSynchronous: syncRaw === 'full' ? 'full' : 'normal',
   };
   if (problems.length > 0) throw new ConfigError(problems);

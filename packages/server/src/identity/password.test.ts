@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { loadPasswordBlocklist, type PasswordBlocklist } from './password.blocklist.ts';
-import { createPasswordHasher } from './password.hasher.ts';
+import { loadPasswordBlocklist, packBlocklist, type PasswordBlocklist } from './password.blocklist.ts';
+import { createLimiter, createPasswordHasher } from './password.hasher.ts';
 import { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
 
 describe('password policy (NIST SP 800-63B)', () => {
@@ -97,5 +97,42 @@ describe('password hasher', () => {
     await Promise.all(Array.from({ length: 8 }, (_, i) => hasher.hash(`concurrent-${i}-password`)));
     clearInterval(timer);
     assert.ok(ticks >= 3, `the loop turned ${ticks} times while hashing`);
+  });
+});
+
+describe('packed blocklist', () => {
+  test('finds every entry and nothing else, whatever the case or normalization', () => {
+    const list = packBlocklist(['banana', 'Apple', 'cherry', 'ßtraße', 'ｆｕｌｌｗｉｄｔｈ', 'apple', '']);
+    assert.equal(list.size, 5, 'case-folded duplicates and blanks are dropped');
+    for (const present of ['banana', 'APPLE', 'Cherry', 'ßtraße', 'fullwidth']) assert.ok(list.has(present), present);
+    for (const absent of ['', 'a', 'bananas', 'appl', 'zzz', 'cherryx']) assert.equal(list.has(absent), false, absent);
+  });
+});
+
+describe('hash concurrency limit', () => {
+  test('never more tasks in flight than the limit, and every task runs', async () => {
+    const limiter = createLimiter(2);
+    let inFlight = 0;
+    let peak = 0;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        limiter.run(async () => {
+          inFlight += 1;
+          peak = Math.max(peak, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          inFlight -= 1;
+          return i;
+        }),
+      ),
+    );
+    assert.deepEqual(results, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(peak, 2);
+    assert.equal(limiter.active, 0, 'all slots released');
+  });
+
+  test('a failing task releases its slot', async () => {
+    const limiter = createLimiter(1);
+    await assert.rejects(limiter.run(async () => { throw new Error('boom'); }), /boom/);
+    assert.equal(await limiter.run(async () => 'next'), 'next');
   });
 });
