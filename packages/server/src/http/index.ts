@@ -2,6 +2,6 @@ export { actorOf, checkOrigin, clearSessionCookie, createAuthGuard, sessionCooki
 export { handleError, registerErrorHandling, sendError } from './error-handler.ts';
 export { parseJsonBody, registerJsonBodyParser } from './json-body.ts';
 export { createLogger, REDACTED_PATHS } from './logger.ts';
-export { perAccountLimit, perIpLimit } from './rate-limits.ts';
+export { bodyEmailKey, perAccountLimit, perIpLimit } from './rate-limits.ts';
 export type { App } from './types.ts';
 export { describeValidationErrors, registerValidators } from './validation.ts';

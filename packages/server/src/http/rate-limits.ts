@@ -16,18 +16,16 @@ export const perIpLimit = (limit: RateLimit) => ({
 });
 
 /**
- * A per-account limit, keyed by the normalized email in the body, whether or not an account has it:
- * the limit itself must not reveal which addresses exist. (The plugin runs one limit per request, so
- * this second one calls its limiter directly.)
+ * A per-account limit on top of the per-address one. `keyOf` names the account a request is about: the
+ * normalized email in the body for log-in and sign-up (whether or not an account has it, so the limit
+ * reveals nothing), or the logged-in account. The plugin runs one limit per request, so this second one
+ * calls its limiter directly.
  */
-export const perAccountLimit = (app: FastifyInstance, limit: RateLimit, keyOf: (email: string) => string): preHandlerAsyncHookHandler => {
+export const perAccountLimit = (app: FastifyInstance, limit: RateLimit, keyOf: (request: FastifyRequest) => string): preHandlerAsyncHookHandler => {
   const check = app.createRateLimit({
     max: limit.max,
     timeWindow: limit.windowMs,
-    keyGenerator: (request: FastifyRequest) => {
-      const email = (request.body as { email?: unknown } | undefined)?.email;
-      return `account:${typeof email === 'string' ? keyOf(email) : '-'}`;
-    },
+    keyGenerator: (request: FastifyRequest) => `account:${keyOf(request)}`,
   });
   return async function accountRateLimit(request: FastifyRequest): Promise<void> {
     const result = await check(request);
@@ -39,3 +37,11 @@ export const perAccountLimit = (app: FastifyInstance, limit: RateLimit, keyOf: (
     }
   };
 };
+
+/** The account key of a log-in or sign-up body: its normalized email. */
+export const bodyEmailKey =
+  (normalize: (email: string) => string) =>
+  (request: FastifyRequest): string => {
+    const email = (request.body as { email?: unknown } | undefined)?.email;
+    return `email:${typeof email === 'string' ? normalize(email) : '-'}`;
+  };

@@ -286,6 +286,21 @@ describeEachEngine('rate limits on authentication', (engine) => {
     assert.deepEqual(statuses, [401, 401, 401, 429]);
   });
 
+  test('per account on change-password: a stolen session cannot keep guessing the current password', async () => {
+    const t2 = await createTestApp(engine, { AUTH_RATE_LIMIT_ACCOUNT: '3/1m' });
+    try {
+      const { owner } = await t2.setUp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const r = await t2.as(owner, { method: 'POST', url: '/api/v1/me/password', remoteAddress: `10.1.0.${i + 1}`, payload: { currentPassword: `guess-${i}-password`, newPassword: newPassword() } });
+        statuses.push(r.statusCode);
+      }
+      assert.deepEqual(statuses, [400, 400, 400, 429]);
+    } finally {
+      await t2.close();
+    }
+  });
+
   test('per address: the sixth attempt from one address is refused, whatever the email', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) {

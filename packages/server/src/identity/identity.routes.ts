@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
 import type { App } from '../http/types.ts';
 import { actorOf, clearSessionCookie, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
-import { perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
+import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
 import { endSession, startSession } from './session.actions.ts';
@@ -18,7 +18,9 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody 
 /** Log in, log out, who am I, change password. */
 export const registerIdentityRoutes = (app: App, ctx: AppContext, listMemberships: MembershipLister): void => {
   const authGuard = createAuthGuard(ctx);
-  const accountLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, emailKeyOf);
+  const accountLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey(emailKeyOf));
+  // Guessing the current password through a stolen session is limited per account too.
+  const actorLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, (request) => `id:${request.actor?.account.id ?? '-'}`);
 
   app.post(
     '/api/v1/auth/login',
@@ -75,7 +77,7 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
         response: { 200: LoginResponse, ...errors },
       },
       config: perIpLimit(ctx.config.authRateLimitPerIp),
-      preHandler: [authGuard],
+      preHandler: [authGuard, actorLimit],
     },
     async (request, reply) => {
       const actor = actorOf(request);

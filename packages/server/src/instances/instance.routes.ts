@@ -19,7 +19,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
 import { actorOf, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
-import { perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
+import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import type { App } from '../http/types.ts';
 import { emailKeyOf, iso, passwordAdvice, presentAccount, presentSession, startSession } from '../identity/index.ts';
 import { accessInstance, roleAtLeast } from './instance.access.ts';
@@ -88,7 +88,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
         response: { 202: SignupResponse, ...errors },
       },
       config: ipLimit,
-      preHandler: [perAccountLimit(app, ctx.config.authRateLimitPerAccount, emailKeyOf)],
+      preHandler: [perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey(emailKeyOf))],
     },
     async (request, reply) => {
       await signUp(ctx, request.body);
