@@ -70,6 +70,26 @@ export const run = async (): Promise<void> => {
     );
     const rawPerSecond = rawCount / ((performance.now() - rawStarted) / 1000);
 
+    // No enumeration: a wrong password for a known email vs any password for an unknown one, interleaved,
+    // one at a time, over HTTP. The two medians should match to within the noise.
+    const timeLogin = async (email: string): Promise<number> => {
+      const started = performance.now();
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'definitely-wrong-password' }),
+      });
+      await response.arrayBuffer();
+      if (response.status !== 401) throw new Error(`expected 401, got ${response.status}`);
+      return performance.now() - started;
+    };
+    const knownTimes: number[] = [];
+    const unknownTimes: number[] = [];
+    for (let i = 0; i < 100; i += 1) {
+      knownTimes.push(await timeLogin(accounts[i % accounts.length]?.email ?? ''));
+      unknownTimes.push(await timeLogin(`nobody-${i}@example.org`));
+    }
+
     // Event loop delay idle, then under load.
     const idle = monitorEventLoopDelay({ resolution: 1 });
     idle.enable();
@@ -101,6 +121,9 @@ export const run = async (): Promise<void> => {
       loginLatencyMs: { p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)) },
       eventLoopDelayIdleMs: { p50: ms(idle.percentile(50)), p99: ms(idle.percentile(99)), max: ms(idle.max) },
       eventLoopDelayLoadedMs: { p50: ms(loaded.percentile(50)), p99: ms(loaded.percentile(99)), max: ms(loaded.max) },
+      wrongPasswordMedianMs: Number(median(knownTimes).toFixed(2)),
+      unknownEmailMedianMs: Number(median(unknownTimes).toFixed(2)),
+      unknownVsKnownRatio: Number((median(unknownTimes) / median(knownTimes)).toFixed(3)),
       concurrency: CONCURRENCY,
       loadSeconds: LOAD_MS / 1000,
       argon2: services.hasher.parameters,
@@ -119,6 +142,8 @@ export const run = async (): Promise<void> => {
       `| one verification, median of 40 | ${figures.hashMedianMs} ms |`,
       `| ceiling: cores ÷ time per hash | ${figures.ceilingLoginsPerSecond} /s |`,
       `| baseline, same run: raw verifications, 50 at once, no HTTP | ${figures.rawVerificationsPerSecond} /s |`,
+      `| refused log-in, known email + wrong password, median of 100 (sequential) | ${figures.wrongPasswordMedianMs} ms |`,
+      `| refused log-in, unknown email, median of 100 (interleaved with the above) | ${figures.unknownEmailMedianMs} ms (ratio ${figures.unknownVsKnownRatio}) |`,
       `| log-ins over HTTP, 50 at once for ${figures.loadSeconds} s | ${figures.loginsPerSecond} /s (${JSON.stringify(figures.statuses)}) |`,
       `| log-ins ÷ raw verifications | ${figures.loginsVsRawHashes} |`,
       `| log-ins ÷ ceiling | ${figures.loginsVsCeiling} |`,
