@@ -37,6 +37,13 @@ const runCli = (args: string[], env: Record<string, string>, input?: string): Pr
     child.stdin.end(input ?? '');
   });
 
+/** DATABASE_URL for the test database with its search_path set to one schema. */
+const databaseUrlFor = (schema: string): string => {
+  const url = new URL(testDatabaseUrl());
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+};
+
 const allCommands = (command: Command): Command[] => [command, ...command.commands.flatMap(allCommands)];
 
 describe('conclave CLI: help and usage', () => {
@@ -85,9 +92,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     if (engine === 'postgres') {
       schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
       await admin.query(`create schema ${schema}`);
-      const url = new URL(testDatabaseUrl());
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      env['DATABASE_URL'] = url.toString();
+      env['DATABASE_URL'] = databaseUrlFor(schema);
     }
   });
   after(async () => {
@@ -184,9 +189,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     if (engine === 'postgres') {
       freshSchema = `serve_${process.pid}_${randomBytes(3).toString('hex')}`;
       await admin.query(`create schema ${freshSchema}`);
-      const url = new URL(testDatabaseUrl());
-      url.searchParams.set('options', `-c search_path=${freshSchema}`);
-      serveEnv['DATABASE_URL'] = url.toString();
+      serveEnv['DATABASE_URL'] = databaseUrlFor(freshSchema);
     }
     const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', ...serveEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {

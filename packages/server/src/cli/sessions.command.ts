@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
-import { bumpCredentialEpoch, emailKeyOf, findAccountByEmailKey } from '../identity/index.ts';
-import { bumpInstanceEpoch, findInstanceBySlug } from '../instances/index.ts';
+import { bumpCredentialEpoch } from '../identity/index.ts';
+import { bumpInstanceEpoch } from '../instances/index.ts';
+import { accountByEmail, instanceBySlug } from './lookups.ts';
 import { runCommand, withServices } from './run.ts';
 
 export const registerSessionsCommand = (program: Command): void => {
@@ -21,13 +22,11 @@ export const registerSessionsCommand = (program: Command): void => {
             await bumpCredentialEpoch(services, { kind: 'global' });
             console.log('Every session on this server has ended.');
           } else if (options.instance !== undefined) {
-            const instance = await findInstanceBySlug(services.database.db, options.instance);
-            if (!instance) throw new AppError('INSTANCE_NOT_FOUND', { message: `No instance with slug "${options.instance}".` });
+            const instance = await instanceBySlug(services, options.instance);
             await bumpInstanceEpoch(services, instance.id);
             console.log(`Every session's access to ${instance.slug} has ended.`);
           } else if (options.email !== undefined) {
-            const account = await findAccountByEmailKey(services.database.db, emailKeyOf(options.email));
-            if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${options.email}.` });
+            const account = await accountByEmail(services, options.email);
             await bumpCredentialEpoch(services, { kind: 'account', accountId: account.id });
             console.log(`Every session of ${account.email} has ended.`);
           }

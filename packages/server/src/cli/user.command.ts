@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
-import { createAccount, emailKeyOf, findAccountByEmailKey, listAccounts, setAccountOperator } from '../identity/index.ts';
-import { changeRole, findInstanceBySlug, insertMembershipIfAbsent, listMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
-import type { Services } from '../services.ts';
+import { createAccount, listAccounts, setAccountOperator } from '../identity/index.ts';
+import { changeRole, insertMembershipIfAbsent, listMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
+import { accountByEmail, instanceBySlug } from './lookups.ts';
 import { readNewPassword } from './password-input.ts';
 import { runCommand, withServices } from './run.ts';
 
@@ -12,18 +12,6 @@ const parseRole = (value: string): MemberRole => {
   const role = ROLES.find((r) => r === value);
   if (!role) throw new AppError('VALIDATION_FAILED', { message: `--role must be one of ${ROLES.join(', ')}.` });
   return role;
-};
-
-const instanceBySlug = async (services: Services, slug: string) => {
-  const instance = await findInstanceBySlug(services.database.db, slug);
-  if (!instance) throw new AppError('INSTANCE_NOT_FOUND', { message: `No instance with slug "${slug}".` });
-  return instance;
-};
-
-const accountByEmail = async (services: Services, email: string) => {
-  const account = await findAccountByEmailKey(services.database.db, emailKeyOf(email));
-  if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${email}.` });
-  return account;
 };
 
 export const registerUserCommand = (program: Command): void => {

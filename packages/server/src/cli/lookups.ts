@@ -1,0 +1,18 @@
+import { AppError } from '../errors.ts';
+import { emailKeyOf, findAccountByEmailKey, type AccountRow } from '../identity/index.ts';
+import { findInstanceBySlug, type InstanceRow } from '../instances/index.ts';
+import type { Services } from '../services.ts';
+
+/** The instance an operator named by slug, or a clear error. */
+export const instanceBySlug = async (services: Services, slug: string): Promise<InstanceRow> => {
+  const instance = await findInstanceBySlug(services.database.db, slug);
+  if (!instance) throw new AppError('INSTANCE_NOT_FOUND', { message: `No instance with slug "${slug}".` });
+  return instance;
+};
+
+/** The account an operator named by email, or a clear error. */
+export const accountByEmail = async (services: Services, email: string): Promise<AccountRow> => {
+  const account = await findAccountByEmailKey(services.database.db, emailKeyOf(email));
+  if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${email}.` });
+  return account;
+};
