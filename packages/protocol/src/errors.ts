@@ -42,6 +42,19 @@ export const ERROR_CATALOG = {
   MEMBER_NOT_FOUND: { status: 404, message: 'No such member.' },
   LAST_OWNER: { status: 409, message: 'An instance must keep at least one owner.' },
 
+  // Rooms and messages
+  ROOM_NOT_FOUND: { status: 404, message: 'No such room.' },
+  ROOM_NAME_TAKEN: { status: 409, message: 'A room with that name already exists in this instance.' },
+  ROOM_ARCHIVED: { status: 409, message: 'This room is archived; unarchive it first.' },
+  NOT_ROOM_MEMBER: { status: 403, message: 'Join the room first.' },
+  ROOM_PRIVATE: { status: 403, message: 'Private rooms are joined by invitation.' },
+  DIRECT_CHAT_FIXED: { status: 409, message: 'A direct chat always has exactly its two people.' },
+  MESSAGE_NOT_FOUND: { status: 404, message: 'No such message.' },
+  NOT_MESSAGE_AUTHOR: { status: 403, message: 'Only the author can edit a message.' },
+  MESSAGE_DELETED: { status: 409, message: 'That message was deleted.' },
+  ACCOUNT_NOT_FOUND: { status: 404, message: 'No such person in this instance.' },
+  MESSAGE_RATE_LIMITED: { status: 429, message: 'You are posting too fast in this room; wait a moment.' },
+
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },

@@ -11,4 +11,11 @@ export const LIMITS = {
   setupTokenMaxLength: 128,
   tokenMaxLength: 256,
   jsonBodyMaxBytes: 1024 * 1024,
+  roomNameMaxLength: 100,
+  roomTopicMaxLength: 250,
+  messageMaxLength: 10_000,
+  emojiMaxLength: 64,
+  historyPageMax: 100,
+  historyPageDefault: 50,
+  streamFrameMaxBytes: 16 * 1024,
 } as const;
