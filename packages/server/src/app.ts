@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorBody, Health, LIMITS } from '@conclave/protocol';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
@@ -10,6 +11,9 @@ import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
 import { registerIdentityRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
+import { registerChatRoutes } from './chat/index.ts';
+import { createGateway } from './realtime/gateway.ts';
+import { registerStreamRoutes } from './realtime/stream.routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -42,7 +46,9 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
+  // With Redis, limits (log-in attempts, flood control) hold across nodes.
+  await app.register(rateLimit, { global: false, ...(ctx.redis ? { redis: ctx.redis, nameSpace: `${ctx.config.redisPrefix}:rate:` } : {}) });
+  await app.register(websocket, { options: { maxPayload: LIMITS.streamFrameMaxBytes } });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -72,6 +78,11 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
 
   registerIdentityRoutes(app, ctx, (accountId) => listMembershipsOfAccount(ctx.database.db, accountId));
   registerInstanceRoutes(app, ctx);
+  registerChatRoutes(app, ctx);
+  const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
+  registerStreamRoutes(app, ctx, gateway);
+  app.addHook('onClose', async () => gateway.close());
+  app.decorate('gateway', gateway);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

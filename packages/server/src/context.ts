@@ -3,6 +3,9 @@ import type { Config } from './config/config.ts';
 import type { Database } from './db/index.ts';
 import type { PasswordBlocklist } from './identity/password.blocklist.ts';
 import type { PasswordHasher } from './identity/password.hasher.ts';
+import type { EventBus } from './realtime/event-bus.ts';
+import type { PresenceDirectory } from './realtime/presence.ts';
+import type { Redis } from 'ioredis';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -12,4 +15,11 @@ export interface AppContext {
   blocklist: PasswordBlocklist;
   log: Logger;
   now: () => number;
+  /** This process's id among the nodes. */
+  nodeId: string;
+  /** Committed events, revocations and presence, to every node. */
+  bus: EventBus;
+  presence: PresenceDirectory;
+  /** Shared Redis when REDIS_URL is set (rate limits across nodes). */
+  redis: Redis | undefined;
 }

@@ -1,4 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createLocalBus, createRedisBus } from './realtime/event-bus.ts';
+import { pruneEvents } from './realtime/event.queries.ts';
+import { createPresenceDirectory } from './realtime/presence.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
@@ -77,7 +83,36 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       iterations: config.passwordHashIterations,
       concurrency: config.passwordHashConcurrency,
     });
-    return { config, database, hasher, blocklist, log, now: Date.now, close: () => database.close() };
+    const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const onRedisError = (error: Error) => log.error({ err: error }, 'redis error');
+    const bus = config.redisUrl ? await createRedisBus(config.redisUrl, `${config.redisPrefix}:bus`, onRedisError) : createLocalBus();
+    const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+    redis?.on('error', onRedisError);
+    const presence = createPresenceDirectory(bus);
+    // The resume window: prune the event log to its bounds, on every node (idempotent).
+    const prune = setInterval(() => {
+      pruneEvents(database.db, config.resumeWindowEvents, Date.now() - config.resumeWindowMs).catch((error: unknown) => log.warn({ err: error }, 'event pruning failed'));
+    }, 60_000);
+    prune.unref();
+    return {
+      config,
+      database,
+      hasher,
+      blocklist,
+      log,
+      now: Date.now,
+      nodeId,
+      bus,
+      presence,
+      redis,
+      close: async () => {
+        clearInterval(prune);
+        presence.close();
+        await bus.close();
+        redis?.disconnect();
+        await database.close();
+      },
+    };
   } catch (error) {
     await database.close();
     throw error;

@@ -28,6 +28,13 @@ export interface Config {
   passwordHashIterations: number;
   passwordHashConcurrency: number;
   sqliteSynchronous: SqliteSynchronous;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  messageRateLimit: RateLimit;
+  streamAuthTimeoutMs: number;
+  streamMaxBufferedBytes: number;
+  resumeWindowEvents: number;
+  resumeWindowMs: number;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -51,6 +58,12 @@ export const CONFIG_VARIABLES = [
   { name: 'PASSWORD_HASH_MEMORY_KIB', default: String(ARGON2_MIN_MEMORY_KIB), meaning: 'argon2id memory cost; at least 19456.' },
   { name: 'PASSWORD_HASH_ITERATIONS', default: String(ARGON2_MIN_ITERATIONS), meaning: 'argon2id time cost; at least 2.' },
   { name: 'PASSWORD_HASH_CONCURRENCY', default: '(cores)', meaning: 'At most this many password hashes at once, so hashing never starves the event loop of a core.' },
+  { name: 'REDIS_URL', default: '(unset: one process)', meaning: 'redis://… to run several nodes: events, revocations and rate limits cross nodes through Redis.' },
+  { name: 'REDIS_PREFIX', default: 'conclave', meaning: 'Prefix of Conclave\'s Redis channel and keys (several deployments can share a Redis).' },
+  { name: 'MESSAGE_RATE_LIMIT', default: '30/1m', meaning: 'Messages one person may post in one room per window (flood control).' },
+  { name: 'STREAM_AUTH_TIMEOUT', default: '5s', meaning: 'A WebSocket that has not authenticated by then is closed.' },
+  { name: 'STREAM_MAX_BUFFERED_BYTES', default: '1048576', meaning: 'A socket with more than this waiting to be sent is dropped as a slow consumer.' },
+  { name: 'RESUME_WINDOW', default: '10000/1h', meaning: 'Events kept for reconnecting clients: at most this many, this old; older gaps resync.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -165,6 +178,15 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const passwordHashIterations = integer('PASSWORD_HASH_ITERATIONS', ARGON2_MIN_ITERATIONS, ARGON2_MIN_ITERATIONS, 100);
   const passwordHashConcurrency = integer('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 1024);
 
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://; leave it unset for a single node.');
+  const redisPrefix = read('REDIS_PREFIX') ?? 'conclave';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) problems.push(`REDIS_PREFIX="${redisPrefix}" may hold letters, digits and _.:- (up to 64).`);
+  const messageRateLimit = rateLimit('MESSAGE_RATE_LIMIT', '30/1m');
+  const streamAuthTimeoutMs = duration('STREAM_AUTH_TIMEOUT', '5s');
+  const streamMaxBufferedBytes = integer('STREAM_MAX_BUFFERED_BYTES', 1_048_576, 16_384, 1_073_741_824);
+  const resumeWindow = rateLimit('RESUME_WINDOW', '10000/1h');
+
   const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'normal').toLowerCase();
   if (syncRaw !== 'full' && syncRaw !== 'normal') problems.push(`SQLITE_SYNCHRONOUS="${syncRaw}" must be full or normal.`);
 
@@ -186,6 +208,13 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     passwordHashIterations,
     passwordHashConcurrency,
     sqliteSynchronous: syncRaw === 'full' ? 'full' : 'normal',
+    redisUrl,
+    redisPrefix,
+    messageRateLimit,
+    streamAuthTimeoutMs,
+    streamMaxBufferedBytes,
+    resumeWindowEvents: resumeWindow.max,
+    resumeWindowMs: resumeWindow.windowMs,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** The tables as Kysely sees them. Times are integer milliseconds since the epoch; booleans are 0/1. */
 export interface AccountsTable {
   id: string;
@@ -63,6 +65,72 @@ export interface ServerStateTable {
   pepper_id: string | null;
 }
 
+export interface RoomsTable {
+  id: string;
+  instance_id: string;
+  kind: 'room' | 'direct';
+  name: string;
+  name_key: string;
+  topic: string;
+  privacy: 'public' | 'private';
+  archived_at: number | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  last_message_at: number | null;
+}
+
+export interface RoomMembersTable {
+  room_id: string;
+  account_id: string;
+  role: 'owner' | 'member';
+  joined_at: number;
+  last_read_message_id: string | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  author_id: string;
+  body: string;
+  /** JSON: { accountIds: string[], here: boolean, all: boolean }. */
+  mentions: string;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+  deleted_by: string | null;
+}
+
+export interface MessageEditsTable {
+  message_id: string;
+  body: string;
+  replaced_at: number;
+}
+
+export interface MessageMentionsTable {
+  message_id: string;
+  room_id: string;
+  account_id: string;
+}
+
+export interface ReactionsTable {
+  message_id: string;
+  account_id: string;
+  emoji: string;
+  created_at: number;
+}
+
+export interface EventsTable {
+  seq: Generated<number>;
+  instance_id: string | null;
+  room_id: string | null;
+  account_id: string | null;
+  /** Who receives it: 'room' (its members), 'instance' (its members), 'account' (that person). */
+  audience: 'room' | 'instance' | 'account';
+  payload: string;
+  created_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -70,4 +138,11 @@ export interface Schema {
   sessions: SessionsTable;
   invites: InvitesTable;
   server_state: ServerStateTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  messages: MessagesTable;
+  message_edits: MessageEditsTable;
+  message_mentions: MessageMentionsTable;
+  reactions: ReactionsTable;
+  events: EventsTable;
 }

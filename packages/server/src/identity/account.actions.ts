@@ -11,7 +11,7 @@ import {
   type AccountRow,
 } from './account.queries.ts';
 import { findPasswordProblem, type PasswordContext } from './password.policy.ts';
-import { startSession, type Actor } from './session.actions.ts';
+import { publishRevocation, startSession, type Actor } from './session.actions.ts';
 import type { SessionRow } from './session.queries.ts';
 
 /** The lookup form of an email address: trimmed, NFC, lower case. */
@@ -95,10 +95,13 @@ export const changePassword = async (
   if (!current.ok) throw new AppError('CURRENT_PASSWORD_INCORRECT');
   assertPasswordAcceptable(ctx, newPassword, { email: actor.account.email, displayName: actor.account.display_name });
   const passwordHash = await ctx.hasher.hash(newPassword);
-  return ctx.database.db.transaction().execute(async (trx) => {
+  let notBefore = 0;
+  const started = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now();
-    const notBefore = now + 1;
+    notBefore = now + 1;
     await updateAccountCredentials(trx, actor.account.id, { passwordHash, notBefore, now });
     return startSession(ctx, actor.account.id, { floor: notBefore, db: trx });
   });
+  await publishRevocation(ctx, { kind: 'account', accountId: actor.account.id, notBefore });
+  return started;
 };

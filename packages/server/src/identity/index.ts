@@ -22,6 +22,6 @@ export { loadPasswordBlocklist, type PasswordBlocklist } from './password.blockl
 export { createPasswordHasher, type PasswordHasher } from './password.hasher.ts';
 export { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
 export { findServerState, updateServerState, type ServerStateRow } from './server-state.queries.ts';
-export { bumpCredentialEpoch, endSession, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
+export { bumpCredentialEpoch, endSession, publishRevocation, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';

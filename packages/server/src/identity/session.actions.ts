@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.ts';
 import type { Schema } from '../db/index.ts';
+import type { RevokeScope } from '../realtime/event-bus.ts';
 import { updateAccountNotBefore, type AccountRow } from './account.queries.ts';
 import { updateServerState } from './server-state.queries.ts';
 import { deleteSession, findSessionByTokenHash, insertSession, touchSession, type SessionRow } from './session.queries.ts';
@@ -62,8 +63,19 @@ export const resolveSession = async (
   return { account, session };
 };
 
+/** Ends one session; its live sockets close on every node. */
 export const endSession = async (ctx: AppContext, sessionId: string): Promise<void> => {
   await deleteSession(ctx.database.db, sessionId);
+  await publishRevocation(ctx, { kind: 'session', sessionId });
+};
+
+/** Tells every node to close the sockets a revocation covers. The database write already took effect. */
+export const publishRevocation = async (ctx: AppContext, scope: RevokeScope): Promise<void> => {
+  try {
+    await ctx.bus.publish([{ kind: 'revoke', scope }]);
+  } catch (error) {
+    ctx.log.error({ err: error }, 'revocation publish failed; sockets close at their next check');
+  }
 };
 
 export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: string };
@@ -76,5 +88,6 @@ export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db
   const notBefore = ctx.now() + 1;
   if (scope.kind === 'global') await updateServerState(db, { not_before: notBefore });
   else await updateAccountNotBefore(db, scope.accountId, notBefore);
+  await publishRevocation(ctx, scope.kind === 'global' ? { kind: 'global', notBefore } : { kind: 'account', accountId: scope.accountId, notBefore });
   return notBefore;
 };

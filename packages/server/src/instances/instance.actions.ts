@@ -11,6 +11,7 @@ import {
   insertAccount,
   passwordMatches,
   prepareAccount,
+  publishRevocation,
   updateServerState,
   type AccountRow,
   type Actor,
@@ -223,6 +224,7 @@ export const createInvite = async (
 export const bumpInstanceEpoch = async (ctx: AppContext, instanceId: string): Promise<number> => {
   const notBefore = ctx.now() + 1;
   await updateInstanceFields(ctx.database.db, instanceId, { not_before: notBefore }, notBefore);
+  await publishRevocation(ctx, { kind: 'instance', instanceId, notBefore });
   return notBefore;
 };
 

@@ -1,0 +1,2 @@
+export { accessRoom, type RoomAccess, type RoomNeed } from './room.access.ts';
+export { registerChatRoutes } from './chat.routes.ts';

@@ -1,0 +1,122 @@
+import type { HistoryQuery, Message } from '@conclave/protocol';
+import { LIMITS } from '@conclave/protocol';
+import type { AppContext } from '../context.ts';
+import { newId } from '../crypto/index.ts';
+import { AppError } from '../errors.ts';
+import type { Actor } from '../identity/index.ts';
+import { roleAtLeast } from '../instances/index.ts';
+import { presentMessage } from './chat.presenter.ts';
+import { resolveMentions } from './mentions.ts';
+import {
+  deleteReaction,
+  findMessage,
+  insertMessage,
+  insertReaction,
+  listMessages,
+  listReactions,
+  replaceMentions,
+  replaceMessageBody,
+  tombstoneMessage,
+  type MessageRow,
+} from './message.queries.ts';
+import { accessRoom, type RoomAccess } from './room.access.ts';
+import { commitWithEvents, roomAudience } from './room.actions.ts';
+import { listRoomMemberNames, touchRoomLastMessage } from './room.queries.ts';
+
+const loadMessage = async (ctx: AppContext, roomId: string, messageId: string): Promise<MessageRow> => {
+  const message = await findMessage(ctx.database.db, roomId, messageId);
+  if (!message) throw new AppError('MESSAGE_NOT_FOUND');
+  return message;
+};
+
+const withReactions = async (ctx: AppContext, row: MessageRow): Promise<Message> => presentMessage(row, await listReactions(ctx.database.db, [row.id]));
+
+const mentionsFor = async (ctx: AppContext, access: RoomAccess, body: string, authorId: string) =>
+  resolveMentions(body, authorId, await listRoomMemberNames(ctx.database.db, access.room.id), (id) => ctx.presence.isOnline(id));
+
+/** Posts a message. When this returns, the message is committed: it survives a crash of the process. */
+export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string): Promise<Message> => {
+  const access = await accessRoom(ctx, actor, roomId, 'post');
+  const mentions = await mentionsFor(ctx, access, body, actor.account.id);
+  return commitWithEvents(ctx, async (trx, now) => {
+    const row: MessageRow = {
+      id: newId(now),
+      room_id: access.room.id,
+      author_id: actor.account.id,
+      body,
+      mentions: JSON.stringify(mentions),
+      created_at: now,
+      edited_at: null,
+      deleted_at: null,
+      deleted_by: null,
+    };
+    await insertMessage(trx, row);
+    if (mentions.accountIds.length > 0) await replaceMentions(trx, row.id, row.room_id, mentions.accountIds);
+    await touchRoomLastMessage(trx, row.room_id, now);
+    const message = presentMessage(row, []);
+    return { result: message, events: [{ event: { type: 'message.created', roomId: row.room_id, message }, audience: roomAudience(access.room) }] };
+  });
+};
+
+export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> => {
+  const access = await accessRoom(ctx, actor, roomId, 'post');
+  const existing = await loadMessage(ctx, access.room.id, messageId);
+  if (existing.author_id !== actor.account.id) throw new AppError('NOT_MESSAGE_AUTHOR');
+  if (existing.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
+  const mentions = await mentionsFor(ctx, access, body, actor.account.id);
+  return commitWithEvents(ctx, async (trx, now) => {
+    const mentionsJson = JSON.stringify(mentions);
+    await replaceMessageBody(trx, existing, body, mentionsJson, now);
+    await replaceMentions(trx, existing.id, existing.room_id, mentions.accountIds);
+    const message = presentMessage({ ...existing, body, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
+    return { result: message, events: [{ event: { type: 'message.updated', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
+  });
+};
+
+/** The author, the room's owner or an instance admin deletes; a tombstone stays in the history. */
+export const deleteMessage = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string): Promise<Message> => {
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  const existing = await loadMessage(ctx, access.room.id, messageId);
+  const isAuthor = existing.author_id === actor.account.id && access.member !== undefined;
+  const isModerator = access.member?.role === 'owner' || roleAtLeast(access.instanceRole, 'admin');
+  if (!isAuthor && !isModerator) throw new AppError('FORBIDDEN', { message: 'Only the author, the room\'s owner or an admin can delete a message.' });
+  if (access.room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
+  if (existing.deleted_at !== null) return presentMessage(existing, []);
+  return commitWithEvents(ctx, async (trx, now) => {
+    await tombstoneMessage(trx, existing.id, actor.account.id, now);
+    const message = presentMessage({ ...existing, body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: actor.account.id }, []);
+    return { result: message, events: [{ event: { type: 'message.deleted', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
+  });
+};
+
+export const setReaction = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string, emoji: string, present: boolean): Promise<void> => {
+  const access = await accessRoom(ctx, actor, roomId, 'post');
+  const message = await loadMessage(ctx, access.room.id, messageId);
+  if (message.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
+  const key = { message_id: message.id, account_id: actor.account.id, emoji };
+  await commitWithEvents(ctx, async (trx, now) => {
+    const changed = present ? await insertReaction(trx, { ...key, created_at: now }) : await deleteReaction(trx, key);
+    if (!changed) return { result: undefined, events: [] };
+    return {
+      result: undefined,
+      events: [
+        {
+          event: { type: present ? 'reaction.added' : 'reaction.removed', roomId: message.room_id, messageId: message.id, emoji, accountId: actor.account.id },
+          audience: roomAudience(access.room),
+        },
+      ],
+    };
+  });
+};
+
+export const readHistory = async (ctx: AppContext, actor: Actor, roomId: string, query: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }> => {
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  const page = await listMessages(ctx.database.db, access.room.id, { before: query.before, after: query.after, limit: query.limit ?? LIMITS.historyPageDefault });
+  const reactions = await listReactions(ctx.database.db, page.rows.map((r) => r.id));
+  return { messages: page.rows.map((row) => presentMessage(row, reactions)), hasMore: page.hasMore };
+};
+
+export const readMessage = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string): Promise<Message> => {
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  return withReactions(ctx, await loadMessage(ctx, access.room.id, messageId));
+};

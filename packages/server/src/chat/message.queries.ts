@@ -1,0 +1,78 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { MessagesTable, Schema } from '../db/index.ts';
+
+export type MessageRow = Selectable<MessagesTable>;
+export interface ReactionRow {
+  message_id: string;
+  account_id: string;
+  emoji: string;
+}
+
+export const insertMessage = async (db: Kysely<Schema>, row: MessageRow): Promise<void> => {
+  await db.insertInto('messages').values(row).execute();
+};
+
+export const findMessage = (db: Kysely<Schema>, roomId: string, id: string): Promise<MessageRow | undefined> =>
+  db.selectFrom('messages').selectAll().where('room_id', '=', roomId).where('id', '=', id).executeTakeFirst();
+
+export const replaceMessageBody = async (db: Kysely<Schema>, message: MessageRow, body: string, mentions: string, now: number): Promise<void> => {
+  await db.insertInto('message_edits').values({ message_id: message.id, body: message.body, replaced_at: now }).execute();
+  await db.updateTable('messages').set({ body, mentions, edited_at: now }).where('id', '=', message.id).execute();
+};
+
+/** Leaves a tombstone: the row stays for ordering and threads; its words, edits, mentions and reactions go. */
+export const tombstoneMessage = async (db: Kysely<Schema>, id: string, by: string, now: number): Promise<void> => {
+  await db.updateTable('messages').set({ body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: by }).where('id', '=', id).execute();
+  await db.deleteFrom('message_edits').where('message_id', '=', id).execute();
+  await db.deleteFrom('message_mentions').where('message_id', '=', id).execute();
+  await db.deleteFrom('reactions').where('message_id', '=', id).execute();
+};
+
+export const replaceMentions = async (db: Kysely<Schema>, messageId: string, roomId: string, accountIds: string[]): Promise<void> => {
+  await db.deleteFrom('message_mentions').where('message_id', '=', messageId).execute();
+  if (accountIds.length > 0) {
+    await db.insertInto('message_mentions').values(accountIds.map((account_id) => ({ message_id: messageId, room_id: roomId, account_id }))).execute();
+  }
+};
+
+/** A page of a room's history, oldest first; one extra row tells whether more lie beyond. */
+export const listMessages = async (
+  db: Kysely<Schema>,
+  roomId: string,
+  page: { before?: string | undefined; after?: string | undefined; limit: number },
+): Promise<{ rows: MessageRow[]; hasMore: boolean }> => {
+  let query = db.selectFrom('messages').selectAll().where('room_id', '=', roomId);
+  if (page.after !== undefined) {
+    query = query.where('id', '>', page.after);
+    if (page.before !== undefined) query = query.where('id', '<', page.before);
+    const rows = await query.orderBy('id', 'asc').limit(page.limit + 1).execute();
+    return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  }
+  if (page.before !== undefined) query = query.where('id', '<', page.before);
+  const rows = await query.orderBy('id', 'desc').limit(page.limit + 1).execute();
+  return { rows: rows.slice(0, page.limit).reverse(), hasMore: rows.length > page.limit };
+};
+
+export const listReactions = async (db: Kysely<Schema>, messageIds: string[]): Promise<ReactionRow[]> =>
+  messageIds.length === 0
+    ? []
+    : db.selectFrom('reactions').select(['message_id', 'account_id', 'emoji']).where('message_id', 'in', messageIds).orderBy('created_at').orderBy('account_id').execute();
+
+export const insertReaction = async (db: Kysely<Schema>, row: ReactionRow & { created_at: number }): Promise<boolean> => {
+  const result = await db
+    .insertInto('reactions')
+    .values(row)
+    .onConflict((oc) => oc.columns(['message_id', 'account_id', 'emoji']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+};
+
+export const deleteReaction = async (db: Kysely<Schema>, row: ReactionRow): Promise<boolean> => {
+  const result = await db
+    .deleteFrom('reactions')
+    .where('message_id', '=', row.message_id)
+    .where('account_id', '=', row.account_id)
+    .where('emoji', '=', row.emoji)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+};

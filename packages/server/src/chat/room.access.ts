@@ -1,0 +1,41 @@
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { Actor } from '../identity/index.ts';
+import { accessInstance, roleAtLeast, type MemberRole } from '../instances/index.ts';
+import { findRoomById, findRoomMember, type RoomMemberRow, type RoomRow } from './room.queries.ts';
+
+/** What the caller means to do: read content, post (and react, edit), or manage the room. */
+export type RoomNeed = 'read' | 'post' | 'manage';
+
+export interface RoomAccess {
+  room: RoomRow;
+  member: RoomMemberRow | undefined;
+  instanceRole: MemberRole;
+}
+
+/**
+ * The one road to a room and its content. A private room (or direct chat) the actor is not in answers
+ * exactly like a room that does not exist. Every read of room content passes here, so this is where the
+ * audit log will record it.
+ */
+export const accessRoom = async (ctx: AppContext, actor: Actor, roomId: string, need: RoomNeed = 'read'): Promise<RoomAccess> => {
+  const room = await findRoomById(ctx.database.db, roomId);
+  if (!room) throw new AppError('ROOM_NOT_FOUND');
+  let instanceRole: MemberRole;
+  try {
+    instanceRole = (await accessInstance(ctx, actor, room.instance_id)).role;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'INSTANCE_NOT_FOUND') throw new AppError('ROOM_NOT_FOUND');
+    throw error;
+  }
+  const member = await findRoomMember(ctx.database.db, room.id, actor.account.id);
+  if (room.privacy !== 'public' && !member) throw new AppError('ROOM_NOT_FOUND');
+  if (need === 'post') {
+    if (!member) throw new AppError('NOT_ROOM_MEMBER');
+    if (room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
+  }
+  if (need === 'manage' && member?.role !== 'owner' && !roleAtLeast(instanceRole, 'admin')) {
+    throw new AppError('FORBIDDEN', { message: 'Only the room\'s owner or an instance admin can do that.' });
+  }
+  return { room, member, instanceRole };
+};

@@ -1,0 +1,211 @@
+import type { CreateRoomRequest, Room, UpdateRoomRequest } from '@conclave/protocol';
+import type { Kysely } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { newId } from '../crypto/index.ts';
+import { isUniqueViolation, type Schema } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import type { Actor } from '../identity/index.ts';
+import { accessInstance, findMembership } from '../instances/index.ts';
+import type { Audience } from '../realtime/event-bus.ts';
+import { publishCommitted, recordEvents, type PendingEvent } from '../realtime/event.actions.ts';
+import { presentRoom } from './chat.presenter.ts';
+import { findMessage } from './message.queries.ts';
+import { accessRoom } from './room.access.ts';
+import {
+  countRoomMembers,
+  deleteRoomMember,
+  findRoomByNameKey,
+  insertRoom,
+  insertRoomMember,
+  setReadMarker,
+  updateRoomFields,
+  type RoomRow,
+} from './room.queries.ts';
+
+export const roomNameKey = (name: string): string => name.trim().normalize('NFC').toLowerCase();
+
+/** The room's members hear about its messages; a public room's name and state concern the whole instance. */
+export const roomAudience = (room: RoomRow): Audience => ({ kind: 'room', roomId: room.id, instanceId: room.instance_id });
+const roomStateAudience = (room: RoomRow): Audience =>
+  room.privacy === 'public' && room.kind === 'room' ? { kind: 'instance', instanceId: room.instance_id } : roomAudience(room);
+
+const presentWithCount = async (db: Kysely<Schema>, room: RoomRow): Promise<Room> => presentRoom(room, await countRoomMembers(db, room.id));
+
+/** Runs writes and their events in one transaction; publishes the events once it has committed. */
+const commit = async <T>(ctx: AppContext, work: (trx: Kysely<Schema>, now: number) => Promise<{ result: T; events: PendingEvent[] }>): Promise<T> => {
+  const { result, messages } = await ctx.database.db.transaction().execute(async (trx) => {
+    const now = ctx.now();
+    const done = await work(trx, now);
+    return { result: done.result, messages: await recordEvents(trx, done.events, now) };
+  });
+  await publishCommitted(ctx, messages);
+  return result;
+};
+export { commit as commitWithEvents };
+
+export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: string, input: CreateRoomRequest): Promise<Room> => {
+  const { instance } = await accessInstance(ctx, actor, instanceId);
+  try {
+    return await commit(ctx, async (trx, now) => {
+      const room: RoomRow = {
+        id: newId(now),
+        instance_id: instance.id,
+        kind: 'room',
+        name: input.name.trim(),
+        name_key: roomNameKey(input.name),
+        topic: (input.topic ?? '').trim(),
+        privacy: input.privacy ?? 'public',
+        archived_at: null,
+        created_by: actor.account.id,
+        created_at: now,
+        updated_at: now,
+        last_message_at: null,
+      };
+      await insertRoom(trx, room);
+      await insertRoomMember(trx, { room_id: room.id, account_id: actor.account.id, role: 'owner', joined_at: now, last_read_message_id: null });
+      const presented = presentRoom(room, 1);
+      return {
+        result: presented,
+        events: [{ event: { type: 'room.created', room: presented, memberIds: [actor.account.id] }, audience: roomStateAudience(room), subjectId: actor.account.id }],
+      };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('ROOM_NAME_TAKEN');
+    throw error;
+  }
+};
+
+export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, input: UpdateRoomRequest): Promise<Room> => {
+  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
+  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'A direct chat has no name or topic to change.' });
+  const patch = {
+    ...(input.name !== undefined ? { name: input.name.trim(), name_key: roomNameKey(input.name) } : {}),
+    ...(input.topic !== undefined ? { topic: input.topic.trim() } : {}),
+  };
+  try {
+    return await commit(ctx, async (trx, now) => {
+      await updateRoomFields(trx, room.id, patch, now);
+      const updated = await presentWithCount(trx, { ...room, ...patch, updated_at: now });
+      return { result: updated, events: [{ event: { type: 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('ROOM_NAME_TAKEN');
+    throw error;
+  }
+};
+
+export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: string, archived: boolean): Promise<Room> => {
+  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
+  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'Direct chats cannot be archived.' });
+  if ((room.archived_at !== null) === archived) return presentWithCount(ctx.database.db, room);
+  return commit(ctx, async (trx, now) => {
+    const archivedAt = archived ? now : null;
+    await updateRoomFields(trx, room.id, { archived_at: archivedAt }, now);
+    const updated = await presentWithCount(trx, { ...room, archived_at: archivedAt, updated_at: now });
+    return { result: updated, events: [{ event: { type: archived ? 'room.archived' : 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
+  });
+};
+
+const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
+  await commit(ctx, async (trx, now) => {
+    const added = await insertRoomMember(trx, { room_id: room.id, account_id: accountId, role: 'member', joined_at: now, last_read_message_id: null });
+    if (!added) return { result: undefined, events: [] };
+    const presented = await presentWithCount(trx, room);
+    return { result: undefined, events: [{ event: { type: 'member.joined', roomId: room.id, accountId, room: presented }, audience: roomAudience(room), subjectId: accountId }] };
+  });
+};
+
+const removeMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
+  await commit(ctx, async (trx) => {
+    const removed = await deleteRoomMember(trx, room.id, accountId);
+    if (!removed) return { result: undefined, events: [] };
+    const presented = await presentWithCount(trx, room);
+    return { result: undefined, events: [{ event: { type: 'member.left', roomId: room.id, accountId, room: presented }, audience: roomAudience(room), subjectId: accountId }] };
+  });
+};
+
+export const joinRoom = async (ctx: AppContext, actor: Actor, roomId: string): Promise<void> => {
+  const { room, member } = await accessRoom(ctx, actor, roomId, 'read');
+  if (member) return;
+  if (room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
+  await addMember(ctx, room, actor.account.id);
+};
+
+export const leaveRoom = async (ctx: AppContext, actor: Actor, roomId: string): Promise<void> => {
+  const { room, member } = await accessRoom(ctx, actor, roomId, 'read');
+  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
+  if (!member) throw new AppError('NOT_ROOM_MEMBER');
+  await removeMember(ctx, room, actor.account.id);
+};
+
+/** Members add people of the same instance (the way into a private room). */
+export const addRoomMember = async (ctx: AppContext, actor: Actor, roomId: string, accountId: string): Promise<void> => {
+  const { room } = await accessRoom(ctx, actor, roomId, 'post');
+  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
+  if (!(await findMembership(ctx.database.db, room.instance_id, accountId))) throw new AppError('ACCOUNT_NOT_FOUND');
+  await addMember(ctx, room, accountId);
+};
+
+/** The room's owner or an instance admin removes someone; anyone may remove themselves (leave). */
+export const removeRoomMember = async (ctx: AppContext, actor: Actor, roomId: string, accountId: string): Promise<void> => {
+  if (accountId === actor.account.id) return leaveRoom(ctx, actor, roomId);
+  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
+  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
+  await removeMember(ctx, room, accountId);
+};
+
+/** The one direct chat between two members of an instance, made on first use. */
+export const openDirectChat = async (ctx: AppContext, actor: Actor, instanceId: string, otherId: string): Promise<{ room: Room; created: boolean }> => {
+  const { instance } = await accessInstance(ctx, actor, instanceId);
+  if (otherId === actor.account.id) throw new AppError('VALIDATION_FAILED', { message: 'A direct chat needs another person.' });
+  if (!(await findMembership(ctx.database.db, instance.id, otherId))) throw new AppError('ACCOUNT_NOT_FOUND');
+  const pair = [actor.account.id, otherId].sort();
+  const nameKey = `direct:${pair.join(':')}`;
+  const existing = await findRoomByNameKey(ctx.database.db, instance.id, nameKey);
+  if (existing) return { room: await presentWithCount(ctx.database.db, existing), created: false };
+  try {
+    const room = await commit(ctx, async (trx, now) => {
+      const row: RoomRow = {
+        id: newId(now),
+        instance_id: instance.id,
+        kind: 'direct',
+        name: '',
+        name_key: nameKey,
+        topic: '',
+        privacy: 'private',
+        archived_at: null,
+        created_by: actor.account.id,
+        created_at: now,
+        updated_at: now,
+        last_message_at: null,
+      };
+      await insertRoom(trx, row);
+      for (const accountId of pair) {
+        await insertRoomMember(trx, { room_id: row.id, account_id: accountId, role: 'member', joined_at: now, last_read_message_id: null });
+      }
+      const presented = presentRoom(row, 2);
+      return { result: presented, events: [{ event: { type: 'room.created', room: presented, memberIds: pair }, audience: roomAudience(row) }] };
+    });
+    return { room, created: true };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const raced = await findRoomByNameKey(ctx.database.db, instance.id, nameKey);
+    if (!raced) throw error;
+    return { room: await presentWithCount(ctx.database.db, raced), created: false };
+  }
+};
+
+/** Moves the read marker forward (never back); only the reader's own sockets hear of it. */
+export const markRead = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string): Promise<void> => {
+  const { room, member } = await accessRoom(ctx, actor, roomId, 'read');
+  if (!member) throw new AppError('NOT_ROOM_MEMBER');
+  if (!(await findMessage(ctx.database.db, room.id, messageId))) throw new AppError('MESSAGE_NOT_FOUND');
+  if (member.last_read_message_id !== null && member.last_read_message_id >= messageId) return;
+  await commit(ctx, async (trx) => {
+    await setReadMarker(trx, room.id, actor.account.id, messageId);
+    return {
+      result: undefined,
+      events: [{ event: { type: 'read.updated', roomId: room.id, accountId: actor.account.id, messageId }, audience: { kind: 'account', accountId: actor.account.id } }],
+    };
+  });
+};

@@ -1,0 +1,58 @@
+import { sql, type Kysely } from 'kysely';
+import type { Schema } from '../db/index.ts';
+
+export interface EventRow {
+  seq: number;
+  payload: string;
+}
+
+export const insertEvent = async (
+  db: Kysely<Schema>,
+  row: { instance_id: string | null; room_id: string | null; account_id: string | null; audience: 'room' | 'instance' | 'account'; payload: string; created_at: number },
+): Promise<number> => {
+  const inserted = await db.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
+  return Number(inserted.seq);
+};
+
+export const findSeqBounds = async (db: Kysely<Schema>): Promise<{ min: number | null; max: number | null }> => {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => [eb.fn.min('seq').as('min'), eb.fn.max('seq').as('max')])
+    .executeTakeFirst();
+  return { min: row?.min == null ? null : Number(row.min), max: row?.max == null ? null : Number(row.max) };
+};
+
+/**
+ * Events after `since` that this account may see: those of rooms it is in, instances it belongs to, or about
+ * it (its own joins and leaves, its read markers), in order.
+ */
+export const listEventsSince = (db: Kysely<Schema>, since: number, accountId: string, limit: number): Promise<EventRow[]> =>
+  db
+    .selectFrom('events')
+    .select(['seq', 'payload'])
+    .where('seq', '>', since)
+    .where((eb) =>
+      eb.or([
+        eb('account_id', '=', accountId),
+        eb.and([eb('audience', '=', 'room'), eb('room_id', 'in', eb.selectFrom('room_members').select('room_id').where('account_id', '=', accountId))]),
+        eb.and([eb('audience', '=', 'instance'), eb('instance_id', 'in', eb.selectFrom('memberships').select('instance_id').where('account_id', '=', accountId))]),
+      ]),
+    )
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+
+/** Keeps the newest `keep` events and nothing older than `oldestAt`: the bounded resume window. */
+export const pruneEvents = async (db: Kysely<Schema>, keep: number, oldestAt: number): Promise<number> => {
+  const { max } = await findSeqBounds(db);
+  if (max === null) return 0;
+  const result = await db
+    .deleteFrom('events')
+    .where((eb) => eb.or([eb('seq', '<=', max - keep), eb('created_at', '<', oldestAt)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+};
+
+export const currentSeq = async (db: Kysely<Schema>): Promise<number> => (await findSeqBounds(db)).max ?? 0;
+
+export { sql };

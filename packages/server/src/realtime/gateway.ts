@@ -1,0 +1,343 @@
+import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protocol';
+import { STREAM_CLOSE } from '@conclave/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { AppContext } from '../context.ts';
+import { resolveSession } from '../identity/index.ts';
+import type { BusMessage, RevokeScope } from './event-bus.ts';
+import { findSeqBounds, listEventsSince } from './event.queries.ts';
+
+/** At most this many missed events are replayed on resume; more means the client should resync. */
+export const RESUME_MAX_EVENTS = 1_000;
+const TYPING_INTERVAL_MS = 2_000;
+const HEARTBEAT_MS = 30_000;
+
+interface Connection {
+  socket: WebSocket;
+  accountId: string;
+  sessionId: string;
+  sessionCreatedAt: number;
+  rooms: Set<string>;
+  instances: Set<string>;
+  status: 'online' | 'away';
+  /** While resuming, live frames wait here (with their seq) until the replay is out. */
+  pending: Array<{ seq: number | undefined; frame: string }> | null;
+  alive: boolean;
+  lastTyping: Map<string, number>;
+}
+
+export interface GatewayOptions {
+  authTimeoutMs: number;
+  maxBufferedBytes: number;
+  nodeId: string;
+}
+
+const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+};
+const removeFrom = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+};
+
+const matchesRevocation = (connection: Connection, scope: RevokeScope): boolean => {
+  switch (scope.kind) {
+    case 'session':
+      return connection.sessionId === scope.sessionId;
+    case 'account':
+      return connection.accountId === scope.accountId && connection.sessionCreatedAt < scope.notBefore;
+    case 'instance':
+      return connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
+    case 'global':
+      return connection.sessionCreatedAt < scope.notBefore;
+  }
+};
+
+/** The sockets of this node: who is subscribed to what, and delivery of what the bus carries. */
+export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
+  const connections = new Set<Connection>();
+  const byRoom = new Map<string, Set<Connection>>();
+  const byInstance = new Map<string, Set<Connection>>();
+  const byAccount = new Map<string, Set<Connection>>();
+
+  const sendRaw = (connection: Connection, frame: string, seq?: number): void => {
+    if (connection.pending) {
+      connection.pending.push({ seq, frame });
+      return;
+    }
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    // A client that cannot keep up is dropped, not buffered without bound; it resumes when it reconnects.
+    if (connection.socket.bufferedAmount > options.maxBufferedBytes) {
+      ctx.log.warn({ accountId: connection.accountId, bufferedBytes: connection.socket.bufferedAmount }, 'slow stream consumer dropped');
+      connection.socket.close(STREAM_CLOSE.slowConsumer, 'slow consumer');
+      return;
+    }
+    connection.socket.send(frame);
+  };
+  const sendControl = (connection: Connection, frame: ControlFrame): void => {
+    if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(JSON.stringify(frame));
+  };
+
+  const subscribe = (connection: Connection, roomId: string): void => {
+    connection.rooms.add(roomId);
+    addTo(byRoom, roomId, connection);
+  };
+  const unsubscribe = (connection: Connection, roomId: string): void => {
+    connection.rooms.delete(roomId);
+    removeFrom(byRoom, roomId, connection);
+  };
+
+  const accountStatus = (accountId: string): PresenceStatus => {
+    const mine = byAccount.get(accountId);
+    if (!mine || mine.size === 0) return 'offline';
+    return [...mine].some((c) => c.status === 'online') ? 'online' : 'away';
+  };
+  const announcePresence = (accountId: string, instanceIds: Iterable<string>): void => {
+    void ctx.bus
+      .publish([{ kind: 'presence', nodeId: options.nodeId, accountId, status: accountStatus(accountId), instanceIds: [...instanceIds] }])
+      .catch((error: unknown) => ctx.log.warn({ err: error }, 'presence publish failed'));
+  };
+
+  const deliver = (message: BusMessage): void => {
+    if (message.kind === 'event') {
+      const { event, audience, subjectId } = message;
+      const frame = JSON.stringify(event); // encoded once, whatever the number of sockets
+      const targets = new Set<Connection>();
+      if (event.type === 'room.created') {
+        for (const memberId of event.memberIds) {
+          for (const connection of byAccount.get(memberId) ?? []) {
+            subscribe(connection, event.room.id);
+            targets.add(connection);
+          }
+        }
+      }
+      if (event.type === 'member.joined') {
+        for (const connection of byAccount.get(event.accountId) ?? []) subscribe(connection, event.roomId);
+      }
+      const audienceSet = audience.kind === 'room' ? byRoom.get(audience.roomId) : audience.kind === 'instance' ? byInstance.get(audience.instanceId) : byAccount.get(audience.accountId);
+      for (const connection of audienceSet ?? []) targets.add(connection);
+      if (subjectId) for (const connection of byAccount.get(subjectId) ?? []) targets.add(connection);
+      for (const connection of targets) sendRaw(connection, frame, event.seq);
+      if (event.type === 'member.left') {
+        for (const connection of byAccount.get(event.accountId) ?? []) unsubscribe(connection, event.roomId);
+      }
+      return;
+    }
+    if (message.kind === 'ephemeral') {
+      const frame = JSON.stringify(message.event);
+      const audience = message.audience;
+      const set = audience.kind === 'room' ? byRoom.get(audience.roomId) : audience.kind === 'instance' ? byInstance.get(audience.instanceId) : byAccount.get(audience.accountId);
+      for (const connection of set ?? []) sendRaw(connection, frame);
+      return;
+    }
+    if (message.kind === 'presence') {
+      const frame = JSON.stringify({ type: 'presence', accountId: message.accountId, status: message.status });
+      const targets = new Set<Connection>();
+      for (const instanceId of message.instanceIds) for (const connection of byInstance.get(instanceId) ?? []) targets.add(connection);
+      for (const connection of targets) if (connection.accountId !== message.accountId) sendRaw(connection, frame);
+      return;
+    }
+    for (const connection of [...connections]) {
+      if (!matchesRevocation(connection, message.scope)) continue;
+      connection.pending = null;
+      sendControl(connection, { type: 'session.revoked', reason: 'This session has ended; log in again.' });
+      connection.socket.close(STREAM_CLOSE.sessionRevoked, 'session revoked');
+    }
+  };
+  const stopListening = ctx.bus.subscribe(deliver);
+
+  const detach = (connection: Connection): void => {
+    if (!connections.delete(connection)) return;
+    for (const roomId of connection.rooms) removeFrom(byRoom, roomId, connection);
+    for (const instanceId of connection.instances) removeFrom(byInstance, instanceId, connection);
+    removeFrom(byAccount, connection.accountId, connection);
+    announcePresence(connection.accountId, connection.instances);
+  };
+
+  const handleFrame = (connection: Connection, frame: ClientFrame | { type?: unknown }): void => {
+    switch (frame.type) {
+      case 'ping':
+        sendControl(connection, { type: 'pong' });
+        return;
+      case 'typing': {
+        const roomId = (frame as { roomId?: unknown }).roomId;
+        if (typeof roomId !== 'string' || !connection.rooms.has(roomId)) {
+          sendControl(connection, { type: 'error', code: 'ROOM_NOT_FOUND', message: 'Typing is only announced in rooms you are in.' });
+          return;
+        }
+        const now = ctx.now();
+        if (now - (connection.lastTyping.get(roomId) ?? 0) < TYPING_INTERVAL_MS) return;
+        connection.lastTyping.set(roomId, now);
+        void ctx.bus.publish([{ kind: 'ephemeral', event: { type: 'typing', roomId, accountId: connection.accountId }, audience: { kind: 'room', roomId, instanceId: '' } }]);
+        return;
+      }
+      case 'presence': {
+        const status = (frame as { status?: unknown }).status;
+        if (status !== 'online' && status !== 'away') {
+          sendControl(connection, { type: 'error', code: 'VALIDATION_FAILED', message: 'status must be online or away.' });
+          return;
+        }
+        connection.status = status;
+        announcePresence(connection.accountId, connection.instances);
+        return;
+      }
+      case 'auth':
+        sendControl(connection, { type: 'error', code: 'ALREADY_AUTHENTICATED', message: 'This stream is already authenticated.' });
+        return;
+      default:
+        sendControl(connection, { type: 'error', code: 'UNKNOWN_FRAME_TYPE', message: 'Frame types: ping, typing, presence.' });
+    }
+  };
+
+  /** Replays what a reconnecting client missed, or tells it to resync; then releases live frames held meanwhile. */
+  const resume = async (connection: Connection, since: number | undefined): Promise<void> => {
+    const bounds = await findSeqBounds(ctx.database.db);
+    const current = bounds.max ?? 0;
+    let replayedTo = current;
+    let resumed = false;
+    if (since !== undefined) {
+      const tooOld = since < (bounds.min ?? current + 1) - 1 || since > current;
+      const rows = tooOld ? [] : await listEventsSince(ctx.database.db, since, connection.accountId, RESUME_MAX_EVENTS + 1);
+      if (tooOld || rows.length > RESUME_MAX_EVENTS) {
+        sendControl(connection, { type: 'resync', reason: 'Too much was missed: take a fresh snapshot.' });
+      } else {
+        for (const row of rows) connection.socket.send(`${row.payload.slice(0, -1)},"seq":${row.seq}}`);
+        replayedTo = Math.max(since, rows.at(-1)?.seq ?? since);
+        resumed = true;
+      }
+    }
+    const held = connection.pending ?? [];
+    connection.pending = null;
+    sendControl(connection, { type: 'ready', seq: Math.max(replayedTo, ...held.map((h) => h.seq ?? 0)), resumed, accountId: connection.accountId });
+    for (const { seq, frame } of held) if (seq === undefined || seq > replayedTo) sendRaw(connection, frame, seq);
+  };
+
+  const authenticate = async (socket: WebSocket, token: string, since: number | undefined): Promise<void> => {
+    const resolved = await resolveSession(ctx, token);
+    if (!resolved) {
+      sendControl({ socket } as Connection, { type: 'error', code: 'UNAUTHENTICATED', message: 'Log in to continue.' });
+      socket.close(STREAM_CLOSE.unauthenticated, 'unauthenticated');
+      return;
+    }
+    const { account, session } = resolved;
+    // An instance whose credential epoch is newer than this session is left out, as its HTTP API is.
+    const instanceRows = await ctx.database.db
+      .selectFrom('memberships')
+      .innerJoin('instances', 'instances.id', 'memberships.instance_id')
+      .select(['instances.id', 'instances.not_before'])
+      .where('memberships.account_id', '=', account.id)
+      .execute();
+    const instanceIds = new Set(instanceRows.filter((row) => session.created_at >= row.not_before).map((row) => row.id));
+    const roomRows = await ctx.database.db
+      .selectFrom('room_members')
+      .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
+      .select(['rooms.id', 'rooms.instance_id'])
+      .where('room_members.account_id', '=', account.id)
+      .execute();
+    if (socket.readyState !== socket.OPEN) return;
+    const connection: Connection = {
+      socket,
+      accountId: account.id,
+      sessionId: session.id,
+      sessionCreatedAt: session.created_at,
+      rooms: new Set(),
+      instances: instanceIds,
+      status: 'online',
+      pending: [],
+      alive: true,
+      lastTyping: new Map(),
+    };
+    connections.add(connection);
+    addTo(byAccount, account.id, connection);
+    for (const instanceId of instanceIds) addTo(byInstance, instanceId, connection);
+    for (const room of roomRows) if (instanceIds.has(room.instance_id)) subscribe(connection, room.id);
+    socket.on('close', () => detach(connection));
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
+    socket.removeAllListeners('message');
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        socket.close(STREAM_CLOSE.unsupportedData, 'binary frames are not supported');
+        return;
+      }
+      let frame: ClientFrame;
+      try {
+        frame = JSON.parse(data.toString()) as ClientFrame;
+      } catch {
+        sendControl(connection, { type: 'error', code: 'MALFORMED_FRAME', message: 'Frames are JSON objects.' });
+        return;
+      }
+      if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+        sendControl(connection, { type: 'error', code: 'MALFORMED_FRAME', message: 'Frames are JSON objects.' });
+        return;
+      }
+      handleFrame(connection, frame);
+    });
+    ctx.log.debug({ accountId: account.id, sessionId: session.id, rooms: connection.rooms.size }, 'stream opened');
+    announcePresence(account.id, instanceIds);
+    await resume(connection, since);
+  };
+
+  const heartbeat = setInterval(() => {
+    for (const connection of connections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  return {
+    /** A new socket: authenticated by header or cookie already, or by an `auth` frame within the timeout. */
+    attach(socket: WebSocket, request: FastifyRequest, credentials: { token: string | undefined; since: number | undefined }): void {
+      const fail = (error: unknown) => {
+        ctx.log.error({ err: error }, 'stream set-up failed');
+        socket.close(1011, 'internal error');
+      };
+      if (credentials.token) {
+        authenticate(socket, credentials.token, credentials.since).catch(fail);
+        return;
+      }
+      const timer = setTimeout(() => socket.close(STREAM_CLOSE.authTimeout, 'authentication timeout'), options.authTimeoutMs);
+      socket.once('close', () => clearTimeout(timer));
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) {
+          socket.close(STREAM_CLOSE.unsupportedData, 'binary frames are not supported');
+          return;
+        }
+        let frame: Partial<ClientFrame> | null = null;
+        try {
+          frame = JSON.parse(data.toString()) as Partial<ClientFrame>;
+        } catch {
+          // answered below
+        }
+        if (!frame || frame.type !== 'auth' || typeof (frame as { token?: unknown }).token !== 'string') {
+          socket.send(JSON.stringify({ type: 'error', code: 'UNAUTHENTICATED', message: 'Send {"type":"auth","token":"…"} first.' }));
+          return;
+        }
+        clearTimeout(timer);
+        socket.removeAllListeners('message');
+        authenticate(socket, (frame as { token: string }).token, credentials.since).catch(fail);
+      });
+      void request;
+    },
+    get connectionCount() {
+      return connections.size;
+    },
+    async close(): Promise<void> {
+      clearInterval(heartbeat);
+      stopListening();
+      for (const connection of [...connections]) connection.socket.close(STREAM_CLOSE.goingAway, 'server shutting down');
+    },
+  };
+};
+
+export type Gateway = ReturnType<typeof createGateway>;
