@@ -58,7 +58,7 @@ const env = { ...process.env, CONCLAVE_TEST_ENGINES: engines, CONCLAVE_TEST_LOG_
 const nodeTest = (args) => spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args], { cwd: root, env, stdio: 'inherit' }).status ?? 1;
 
 console.log(`# engines: ${engines}; ${files.length} test files; logs in ${relative(root, logDir)}/`);
-const status = nodeTest(['--test-concurrency=2', ...files]);
+const status = nodeTest(['--test-concurrency=2', '--test-timeout=120000', ...files]);
 // After every test has written its logs: no password, token, key or cookie appears in any of them.
 const secretsStatus = requested.length > 0 ? 0 : nodeTest([join('scripts', 'log-secrets.check.ts')]);
 process.exit(status || secretsStatus);

@@ -22,11 +22,21 @@ export const stateFromSnapshot = (accountId: string, snapshot: Snapshot): Client
 
 const isUnreadFor = (accountId: string, lastRead: string | null) => (m: Message) => !m.deleted && m.authorId !== accountId && (lastRead === null || m.id > lastRead);
 
-/** Recounts unread and mention counts from the messages held, when they cover everything since the read marker. */
-const recount = (state: ClientState, roomId: string): void => {
+/**
+ * Recounts unread and mention counts from the messages held, when they cover everything since the read
+ * marker. When they do not (a room joined with history not yet loaded), a new message from someone else
+ * counts one more instead.
+ */
+const recount = (state: ClientState, roomId: string, created?: Message): void => {
   const room = state.rooms[roomId];
   const page = state.messages[roomId];
-  if (!room || !page || page.hasMore) return;
+  if (!room || !page) return;
+  if (page.hasMore) {
+    if (created && isUnreadFor(state.accountId, room.lastReadMessageId)(created)) {
+      state.rooms[roomId] = { ...room, unreadCount: room.unreadCount + 1, mentionCount: room.mentionCount + (created.mentions.accountIds.includes(state.accountId) ? 1 : 0) };
+    }
+    return;
+  }
   const unread = page.messages.filter(isUnreadFor(state.accountId, room.lastReadMessageId));
   state.rooms[roomId] = { ...room, unreadCount: unread.length, mentionCount: unread.filter((m) => m.mentions.accountIds.includes(state.accountId)).length };
 };
@@ -58,7 +68,7 @@ export const applyEvent = (previous: ClientState, event: ChatEvent): ClientState
       if (room && (room.lastMessageAt === null || event.message.createdAt > room.lastMessageAt)) {
         state.rooms[event.roomId] = { ...room, lastMessageAt: event.message.createdAt };
       }
-      recount(state, event.roomId);
+      recount(state, event.roomId, event.message);
       break;
     }
     case 'message.updated':
@@ -83,13 +93,20 @@ export const applyEvent = (previous: ClientState, event: ChatEvent): ClientState
       break;
     }
     case 'room.created':
+      if (event.memberIds.includes(state.accountId) && !state.rooms[event.room.id]) {
+        const role = event.room.kind === 'room' && event.room.createdBy === state.accountId ? 'owner' : 'member';
+        state.rooms[event.room.id] = { ...event.room, role, unreadCount: 0, mentionCount: 0, lastReadMessageId: null, lastMessageAt: null };
+        state.messages[event.room.id] = { messages: [], hasMore: false };
+      } else withRoom(state, event.room);
+      break;
     case 'room.updated':
     case 'room.archived':
       withRoom(state, event.room);
       break;
     case 'member.joined':
       if (event.accountId === state.accountId && !state.rooms[event.roomId]) {
-        state.rooms[event.roomId] = { ...event.room, role: event.room.createdBy === state.accountId ? 'owner' : 'member', unreadCount: 0, mentionCount: 0, lastReadMessageId: null, lastMessageAt: null };
+        state.rooms[event.roomId] = { ...event.room, role: 'member', unreadCount: 0, mentionCount: 0, lastReadMessageId: null, lastMessageAt: null };
+        // History from before the join is not held yet: counts grow from here until it is loaded.
         state.messages[event.roomId] ??= { messages: [], hasMore: true };
       } else withRoom(state, event.room);
       break;

@@ -1,2 +1,2 @@
-export { accessRoom, type RoomAccess, type RoomNeed } from './room.access.ts';
+export { accessRoom, assertCanManage, type RoomAccess, type RoomNeed } from './room.access.ts';
 export { registerChatRoutes } from './chat.routes.ts';

@@ -34,8 +34,14 @@ export const accessRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
     if (!member) throw new AppError('NOT_ROOM_MEMBER');
     if (room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
   }
-  if (need === 'manage' && member?.role !== 'owner' && !roleAtLeast(instanceRole, 'admin')) {
+  const access = { room, member, instanceRole };
+  if (need === 'manage') assertCanManage(access);
+  return access;
+};
+
+/** Managing a room (rename, archive, remove people) is for its owner and the instance's admins. */
+export const assertCanManage = (access: RoomAccess): void => {
+  if (access.member?.role !== 'owner' && !roleAtLeast(access.instanceRole, 'admin')) {
     throw new AppError('FORBIDDEN', { message: 'Only the room\'s owner or an instance admin can do that.' });
   }
-  return { room, member, instanceRole };
 };

@@ -10,7 +10,7 @@ import type { Audience } from '../realtime/event-bus.ts';
 import { publishCommitted, recordEvents, type PendingEvent } from '../realtime/event.actions.ts';
 import { presentRoom } from './chat.presenter.ts';
 import { findMessage } from './message.queries.ts';
-import { accessRoom } from './room.access.ts';
+import { accessRoom, assertCanManage } from './room.access.ts';
 import {
   countRoomMembers,
   deleteRoomMember,
@@ -76,8 +76,10 @@ export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: stri
 };
 
 export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, input: UpdateRoomRequest): Promise<Room> => {
-  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  const { room } = access;
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'A direct chat has no name or topic to change.' });
+  assertCanManage(access);
   const patch = {
     ...(input.name !== undefined ? { name: input.name.trim(), name_key: roomNameKey(input.name) } : {}),
     ...(input.topic !== undefined ? { topic: input.topic.trim() } : {}),
@@ -95,8 +97,10 @@ export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
 };
 
 export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: string, archived: boolean): Promise<Room> => {
-  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  const { room } = access;
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'Direct chats cannot be archived.' });
+  assertCanManage(access);
   if ((room.archived_at !== null) === archived) return presentWithCount(ctx.database.db, room);
   return commit(ctx, async (trx, now) => {
     const archivedAt = archived ? now : null;
@@ -149,9 +153,10 @@ export const addRoomMember = async (ctx: AppContext, actor: Actor, roomId: strin
 /** The room's owner or an instance admin removes someone; anyone may remove themselves (leave). */
 export const removeRoomMember = async (ctx: AppContext, actor: Actor, roomId: string, accountId: string): Promise<void> => {
   if (accountId === actor.account.id) return leaveRoom(ctx, actor, roomId);
-  const { room } = await accessRoom(ctx, actor, roomId, 'manage');
-  if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
-  await removeMember(ctx, room, accountId);
+  const access = await accessRoom(ctx, actor, roomId, 'read');
+  if (access.room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
+  assertCanManage(access);
+  await removeMember(ctx, access.room, accountId);
 };
 
 /** The one direct chat between two members of an instance, made on first use. */

@@ -63,6 +63,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const byRoom = new Map<string, Set<Connection>>();
   const byInstance = new Map<string, Set<Connection>>();
   const byAccount = new Map<string, Set<Connection>>();
+  const stats = { framesSent: 0, slowConsumersDropped: 0 };
 
   const sendRaw = (connection: Connection, frame: string, seq?: number): void => {
     if (connection.pending) {
@@ -73,9 +74,11 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     // A client that cannot keep up is dropped, not buffered without bound; it resumes when it reconnects.
     if (connection.socket.bufferedAmount > options.maxBufferedBytes) {
       ctx.log.warn({ accountId: connection.accountId, bufferedBytes: connection.socket.bufferedAmount }, 'slow stream consumer dropped');
+      stats.slowConsumersDropped += 1;
       connection.socket.close(STREAM_CLOSE.slowConsumer, 'slow consumer');
       return;
     }
+    stats.framesSent += 1;
     connection.socket.send(frame);
   };
   const sendControl = (connection: Connection, frame: ControlFrame): void => {
@@ -332,6 +335,8 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     get connectionCount() {
       return connections.size;
     },
+    /** Counters since start (frames sent, slow consumers dropped). */
+    stats,
     async close(): Promise<void> {
       clearInterval(heartbeat);
       stopListening();

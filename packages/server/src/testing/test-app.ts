@@ -42,6 +42,8 @@ export interface TestApp {
   setUp(): Promise<{ owner: Client; instanceId: string; instanceSlug: string }>;
   login(email: string, password: string, via?: 'cookie' | 'bearer'): Promise<Client>;
   signUpAndLogIn(instanceSlug: string, options?: { inviteToken?: string; displayName?: string }): Promise<Client>;
+  /** Starts listening on 127.0.0.1 (for WebSocket clients); returns the base URL. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,11 @@ export const createTestApp = async (engine: Engine, envOverrides: Record<string,
       });
       if (response.statusCode !== 202) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
       return login(email, password);
+    },
+    async listen() {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     },
     async close() {
       await app.close();

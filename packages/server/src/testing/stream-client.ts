@@ -1,0 +1,68 @@
+import WebSocket from 'ws';
+import type { ServerFrame } from '@conclave/protocol';
+
+export interface StreamClient {
+  socket: WebSocket;
+  frames: ServerFrame[];
+  /** Resolves with the first frame (already received or still to come) that matches. */
+  next<T extends ServerFrame = ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs?: number): Promise<T>;
+  /** Resolves with the close code. */
+  closed: Promise<{ code: number; reason: string }>;
+  send(frame: unknown): void;
+  close(): void;
+}
+
+/** A real WebSocket client of /api/v1/stream, keeping every frame it receives. */
+export const openStream = (baseUrl: string, options: { token?: string; cookie?: string; origin?: string; since?: number } = {}): Promise<StreamClient> =>
+  new Promise((resolve, reject) => {
+    const url = `${baseUrl.replace(/^http/, 'ws')}/api/v1/stream${options.since !== undefined ? `?since=${options.since}` : ''}`;
+    const headers: Record<string, string> = {};
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.cookie) headers['cookie'] = options.cookie;
+    if (options.origin) headers['origin'] = options.origin;
+    const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+    const frames: ServerFrame[] = [];
+    const waiters: Array<{ match: (frame: ServerFrame) => boolean; resolve: (frame: ServerFrame) => void }> = [];
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as ServerFrame;
+      frames.push(frame);
+      for (const waiter of [...waiters]) {
+        if (waiter.match(frame)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(frame);
+        }
+      }
+    });
+    const closed = new Promise<{ code: number; reason: string }>((done) => socket.on('close', (code, reason) => done({ code, reason: reason.toString() })));
+    socket.once('error', reject);
+    socket.once('open', () =>
+      resolve({
+        socket,
+        frames,
+        closed,
+        next: <T extends ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs = 5_000) =>
+          new Promise<T>((done, fail) => {
+            const already = frames.find(match);
+            if (already) {
+              done(already as T);
+              return;
+            }
+            const timer = setTimeout(() => fail(new Error(`no matching frame within ${timeoutMs} ms; got ${frames.map((f) => f.type).join(', ')}`)), timeoutMs);
+            waiters.push({
+              match,
+              resolve: (frame) => {
+                clearTimeout(timer);
+                done(frame as T);
+              },
+            });
+          }),
+        send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+        close: () => socket.close(),
+      }),
+    );
+  });
+
+export const isType =
+  (type: string, extra: (frame: ServerFrame & Record<string, unknown>) => boolean = () => true) =>
+  (frame: ServerFrame): boolean =>
+    frame.type === type && extra(frame as ServerFrame & Record<string, unknown>);
