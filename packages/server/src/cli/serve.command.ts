@@ -18,25 +18,25 @@ export const registerServeCommand = (program: Command): void => {
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
-        console.log(`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`);
-        if (config.port === 0) console.log('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
+        // One write, so whoever reads the output sees the banner and the token together.
+        const banner = [`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`];
+        if (config.port === 0) banner.push('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
         if (setupToken) {
           // Printed to the terminal for the operator, never written to the log.
-          console.log(
-            [
-              '',
-              'This server is not set up yet. Create the first instance and its owner with this one-time token:',
-              '',
-              `    ${setupToken}`,
-              '',
-              `  - through the API: POST ${config.publicUrl.origin}/api/v1/setup`,
-              '  - or from this machine, without the token: npx conclave setup',
-              '',
-              'A new token is printed at every start until setup is done; only the latest one works.',
-              '',
-            ].join('\n'),
+          banner.push(
+            '',
+            'This server is not set up yet. Create the first instance and its owner with this one-time token:',
+            '',
+            `    ${setupToken}`,
+            '',
+            `  - through the API: POST ${config.publicUrl.origin}/api/v1/setup`,
+            '  - or from this machine, without the token: npx conclave setup',
+            '',
+            'A new token is printed at every start until setup is done; only the latest one works.',
+            '',
           );
         }
+        console.log(banner.join('\n'));
         let closing = false;
         const shutdown = async (signal: string) => {
           if (closing) return;
