@@ -19,7 +19,8 @@ export type DurableEventType = ChatEvent['type'];
 /** Events with no seq: not stored, not replayed. */
 export type EphemeralEvent =
   | { type: 'typing'; roomId: string; accountId: string }
-  | { type: 'presence'; accountId: string; status: PresenceStatus };
+  /** Presence changes, batched: at most one frame a second, whatever the number of people connecting. */
+  | { type: 'presence'; changes: Array<{ accountId: string; status: PresenceStatus }> };
 
 export type PresenceStatus = 'online' | 'away' | 'offline';
 

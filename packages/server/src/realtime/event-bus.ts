@@ -18,7 +18,7 @@ export type BusMessage =
   | { kind: 'event'; event: ChatEvent; audience: Audience; subjectId: string | null }
   | { kind: 'ephemeral'; event: EphemeralEvent; audience: Audience }
   | { kind: 'revoke'; scope: RevokeScope }
-  | { kind: 'presence'; nodeId: string; accountId: string; status: PresenceStatus; instanceIds: string[] };
+  | { kind: 'presence'; nodeId: string; changes: Array<{ accountId: string; status: PresenceStatus; instanceIds: string[] }> };
 
 /** Carries committed events and revocations to every node's sockets (this one included). */
 export interface EventBus {

@@ -1,6 +1,5 @@
 import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protocol';
 import { STREAM_CLOSE } from '@conclave/protocol';
-import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { resolveSession } from '../identity/index.ts';
@@ -30,6 +29,8 @@ export interface GatewayOptions {
   authTimeoutMs: number;
   maxBufferedBytes: number;
   nodeId: string;
+  /** Presence changes are gathered and sent at most this often (default 1 s). */
+  presenceFlushMs?: number;
 }
 
 const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
@@ -99,11 +100,22 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     if (!mine || mine.size === 0) return 'offline';
     return [...mine].some((c) => c.status === 'online') ? 'online' : 'away';
   };
+  // Presence is coalesced: announcing each socket to every other socket of a 5,000-person instance as it
+  // connects would be 12.5 million frames. Changes wait here and leave together, once per flush.
+  const dirtyPresence = new Map<string, Set<string>>();
   const announcePresence = (accountId: string, instanceIds: Iterable<string>): void => {
-    void ctx.bus
-      .publish([{ kind: 'presence', nodeId: options.nodeId, accountId, status: accountStatus(accountId), instanceIds: [...instanceIds] }])
-      .catch((error: unknown) => ctx.log.warn({ err: error }, 'presence publish failed'));
+    const instances = dirtyPresence.get(accountId) ?? new Set<string>();
+    for (const id of instanceIds) instances.add(id);
+    dirtyPresence.set(accountId, instances);
   };
+  const flushPresence = (): void => {
+    if (dirtyPresence.size === 0) return;
+    const changes = [...dirtyPresence].map(([accountId, instanceIds]) => ({ accountId, status: accountStatus(accountId), instanceIds: [...instanceIds] }));
+    dirtyPresence.clear();
+    void ctx.bus.publish([{ kind: 'presence', nodeId: options.nodeId, changes }]).catch((error: unknown) => ctx.log.warn({ err: error }, 'presence publish failed'));
+  };
+  const presenceTimer = setInterval(flushPresence, options.presenceFlushMs ?? 1_000);
+  presenceTimer.unref();
 
   const deliver = (message: BusMessage): void => {
     if (message.kind === 'event') {
@@ -138,10 +150,19 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       return;
     }
     if (message.kind === 'presence') {
-      const frame = JSON.stringify({ type: 'presence', accountId: message.accountId, status: message.status });
-      const targets = new Set<Connection>();
-      for (const instanceId of message.instanceIds) for (const connection of byInstance.get(instanceId) ?? []) targets.add(connection);
-      for (const connection of targets) if (connection.accountId !== message.accountId) sendRaw(connection, frame);
+      // One frame per instance with changes, encoded once, sent to that instance's sockets.
+      const byInstanceChanges = new Map<string, Array<{ accountId: string; status: PresenceStatus }>>();
+      for (const change of message.changes) {
+        for (const instanceId of change.instanceIds) {
+          const list = byInstanceChanges.get(instanceId) ?? [];
+          list.push({ accountId: change.accountId, status: change.status });
+          byInstanceChanges.set(instanceId, list);
+        }
+      }
+      for (const [instanceId, changes] of byInstanceChanges) {
+        const frame = JSON.stringify({ type: 'presence', changes });
+        for (const connection of byInstance.get(instanceId) ?? []) sendRaw(connection, frame);
+      }
       return;
     }
     for (const connection of [...connections]) {
@@ -300,7 +321,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
 
   return {
     /** A new socket: authenticated by header or cookie already, or by an `auth` frame within the timeout. */
-    attach(socket: WebSocket, request: FastifyRequest, credentials: { token: string | undefined; since: number | undefined }): void {
+    attach(socket: WebSocket, credentials: { token: string | undefined; since: number | undefined }): void {
       const fail = (error: unknown) => {
         ctx.log.error({ err: error }, 'stream set-up failed');
         socket.close(1011, 'internal error');
@@ -330,7 +351,6 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
         socket.removeAllListeners('message');
         authenticate(socket, (frame as { token: string }).token, credentials.since).catch(fail);
       });
-      void request;
     },
     get connectionCount() {
       return connections.size;
@@ -339,6 +359,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     stats,
     async close(): Promise<void> {
       clearInterval(heartbeat);
+      clearInterval(presenceTimer);
       stopListening();
       for (const connection of [...connections]) connection.socket.close(STREAM_CLOSE.goingAway, 'server shutting down');
     },

@@ -16,11 +16,13 @@ export const createPresenceDirectory = (bus: EventBus): PresenceDirectory => {
   const byAccount = new Map<string, Map<string, PresenceStatus>>();
   const unsubscribe = bus.subscribe((message) => {
     if (message.kind !== 'presence') return;
-    const nodes = byAccount.get(message.accountId) ?? new Map<string, PresenceStatus>();
-    if (message.status === 'offline') nodes.delete(message.nodeId);
-    else nodes.set(message.nodeId, message.status);
-    if (nodes.size === 0) byAccount.delete(message.accountId);
-    else byAccount.set(message.accountId, nodes);
+    for (const change of message.changes) {
+      const nodes = byAccount.get(change.accountId) ?? new Map<string, PresenceStatus>();
+      if (change.status === 'offline') nodes.delete(message.nodeId);
+      else nodes.set(message.nodeId, change.status);
+      if (nodes.size === 0) byAccount.delete(change.accountId);
+      else byAccount.set(change.accountId, nodes);
+    }
   });
   const statusOf = (accountId: string): PresenceStatus => {
     const nodes = byAccount.get(accountId);

@@ -43,7 +43,7 @@ export const registerStreamRoutes = (app: App, ctx: AppContext, gateway: Gateway
         }
       }
       const { since } = request.query as { since?: number };
-      gateway.attach(socket, request, { token, since });
+      gateway.attach(socket, { token, since });
     },
   );
 };

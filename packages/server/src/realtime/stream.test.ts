@@ -125,16 +125,20 @@ describeEachEngine('realtime stream', (engine) => {
     await t.as(owner, { method: 'POST', url: `/api/v1/rooms/${room.id}/join` });
     const ownerStream = await stream(owner);
     await ready(ownerStream);
-    await graceStream.next(isType('presence', (f) => f['accountId'] === owner.accountId && f['status'] === 'online'));
+    const presenceOf = (accountId: string, status: string) =>
+      isType('presence', (f) => (f['changes'] as Array<{ accountId: string; status: string }>).some((c) => c.accountId === accountId && c.status === status));
+    await graceStream.next(presenceOf(owner.accountId, 'online'));
     ownerStream.send({ type: 'typing', roomId: room.id });
     await graceStream.next(isType('typing', (f) => f['accountId'] === owner.accountId && f['roomId'] === room.id));
     ownerStream.send({ type: 'presence', status: 'away' });
-    await graceStream.next(isType('presence', (f) => f['accountId'] === owner.accountId && f['status'] === 'away'));
+    await graceStream.next(presenceOf(owner.accountId, 'away'));
     // @here finds Grace online and not the owner, who is away.
     const here = await post(ada, room.id, '@here look');
     assert.deepEqual(here.mentions.accountIds, [grace.accountId]);
     ownerStream.close();
-    await graceStream.next(isType('presence', (f) => f['accountId'] === owner.accountId && f['status'] === 'offline'));
+    await graceStream.next(presenceOf(owner.accountId, 'offline'));
+    const presenceFrames = graceStream.frames.filter((f) => f.type === 'presence').length;
+    assert.ok(presenceFrames <= 6, `presence arrives batched (${presenceFrames} frames)`);
   });
 
   test('logging out closes that session\'s socket; a password change closes the account\'s others', async () => {
