@@ -31,8 +31,11 @@ const loadMessage = async (ctx: AppContext, roomId: string, messageId: string): 
 
 const withReactions = async (ctx: AppContext, row: MessageRow): Promise<Message> => presentMessage(row, await listReactions(ctx.database.db, [row.id]));
 
+const NO_MENTIONS = { accountIds: [], here: false, all: false };
+
+/** Most messages mention nobody: without an @ there is no need to load the room's members. */
 const mentionsFor = async (ctx: AppContext, access: RoomAccess, body: string, authorId: string) =>
-  resolveMentions(body, authorId, await listRoomMemberNames(ctx.database.db, access.room.id), (id) => ctx.presence.isOnline(id));
+  body.includes('@') ? resolveMentions(body, authorId, await listRoomMemberNames(ctx.database.db, access.room.id), (id) => ctx.presence.isOnline(id)) : NO_MENTIONS;
 
 /** Posts a message. When this returns, the message is committed: it survives a crash of the process. */
 export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string): Promise<Message> => {

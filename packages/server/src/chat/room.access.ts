@@ -1,8 +1,8 @@
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Actor } from '../identity/index.ts';
-import { accessInstance, roleAtLeast, type MemberRole } from '../instances/index.ts';
-import { findRoomById, findRoomMember, type RoomMemberRow, type RoomRow } from './room.queries.ts';
+import { roleAtLeast, type MemberRole } from '../instances/index.ts';
+import { findRoomForActor, type RoomMemberRow, type RoomRow } from './room.queries.ts';
 
 /** What the caller means to do: read content, post (and react, edit), or manage the room. */
 export type RoomNeed = 'read' | 'post' | 'manage';
@@ -19,16 +19,14 @@ export interface RoomAccess {
  * audit log will record it.
  */
 export const accessRoom = async (ctx: AppContext, actor: Actor, roomId: string, need: RoomNeed = 'read'): Promise<RoomAccess> => {
-  const room = await findRoomById(ctx.database.db, roomId);
-  if (!room) throw new AppError('ROOM_NOT_FOUND');
-  let instanceRole: MemberRole;
-  try {
-    instanceRole = (await accessInstance(ctx, actor, room.instance_id)).role;
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'INSTANCE_NOT_FOUND') throw new AppError('ROOM_NOT_FOUND');
-    throw error;
-  }
-  const member = await findRoomMember(ctx.database.db, room.id, actor.account.id);
+  const found = await findRoomForActor(ctx.database.db, roomId, actor.account.id);
+  if (!found) throw new AppError('ROOM_NOT_FOUND');
+  const { room, member } = found;
+  // The instance's rules, as accessInstance applies them: members only (operators count as owners), and
+  // no session older than the instance's credential epoch.
+  const instanceRole: MemberRole | undefined = actor.account.is_operator === 1 ? 'owner' : (found.instanceRole ?? undefined);
+  if (!instanceRole) throw new AppError('ROOM_NOT_FOUND');
+  if (actor.session.created_at < found.instanceNotBefore) throw new AppError('UNAUTHENTICATED');
   if (room.privacy !== 'public' && !member) throw new AppError('ROOM_NOT_FOUND');
   if (need === 'post') {
     if (!member) throw new AppError('NOT_ROOM_MEMBER');

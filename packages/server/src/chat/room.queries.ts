@@ -27,6 +27,37 @@ export const touchRoomLastMessage = async (db: Kysely<Schema>, id: string, at: n
   await db.updateTable('rooms').set({ last_message_at: at }).where('id', '=', id).execute();
 };
 
+export interface RoomAccessRow {
+  room: RoomRow;
+  instanceNotBefore: number;
+  instanceRole: 'owner' | 'admin' | 'member' | null;
+  member: RoomMemberRow | undefined;
+}
+
+/** A room with its instance's epoch and the actor's instance and room memberships: one round trip. */
+export const findRoomForActor = async (db: Kysely<Schema>, roomId: string, accountId: string): Promise<RoomAccessRow | undefined> => {
+  const row = await db
+    .selectFrom('rooms as r')
+    .innerJoin('instances as i', 'i.id', 'r.instance_id')
+    .leftJoin('memberships as im', (join) => join.onRef('im.instance_id', '=', 'r.instance_id').on('im.account_id', '=', accountId))
+    .leftJoin('room_members as rm', (join) => join.onRef('rm.room_id', '=', 'r.id').on('rm.account_id', '=', accountId))
+    .selectAll('r')
+    .select(['i.not_before as instance_not_before', 'im.role as instance_role', 'rm.role as member_role', 'rm.joined_at as member_joined_at', 'rm.last_read_message_id as member_last_read'])
+    .where('r.id', '=', roomId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { instance_not_before, instance_role, member_role, member_joined_at, member_last_read, ...room } = row;
+  return {
+    room,
+    instanceNotBefore: instance_not_before,
+    instanceRole: instance_role,
+    member:
+      member_role === null || member_joined_at === null
+        ? undefined
+        : { room_id: room.id, account_id: accountId, role: member_role, joined_at: member_joined_at, last_read_message_id: member_last_read },
+  };
+};
+
 export const findRoomMember = (db: Kysely<Schema>, roomId: string, accountId: string): Promise<RoomMemberRow | undefined> =>
   db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('account_id', '=', accountId).executeTakeFirst();
 
