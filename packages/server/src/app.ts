@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorBody, Health, LIMITS } from '@conclave/protocol';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
 import { registerIdentityRoutes } from './identity/index.ts';
@@ -26,6 +26,9 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
     // A hop count is valid at run time though Fastify's types omit it.
     trustProxy: ctx.config.trustProxy as boolean | string | string[],
     return503OnClosing: true,
+    // Two log lines per request at info would be thousands a second on a busy chat server: completion is
+    // logged at debug below, errors at their own levels.
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, error.code === 'FST_ERR_BAD_URL' ? 'BAD_REQUEST' : 'BAD_REQUEST');
     },
@@ -36,6 +39,9 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerErrorHandling(app);
   app.decorateRequest('actor', null);
   app.addHook('onRequest', checkOrigin(ctx.config));
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ req: request, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
