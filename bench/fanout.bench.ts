@@ -87,7 +87,9 @@ const seed = async (env: Record<string, string>, shape: Shape): Promise<Seeded> 
 
 const startProcess = (args: string[], env: Record<string, string>, ready: RegExp): Promise<{ port: number; stop(): Promise<void>; pid: number }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches Conclave only, for diagnosis.
+    const nodeArgs = args[0] === BIN ? (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean) : [];
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     const timer = setTimeout(() => reject(new Error(`no start: ${output}`)), 60_000);
     child.stdout.on('data', (data: Buffer) => {
