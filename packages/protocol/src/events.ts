@@ -19,7 +19,10 @@ export type DurableEventType = ChatEvent['type'];
 /** Events with no seq: not stored, not replayed. */
 export type EphemeralEvent =
   | { type: 'typing'; roomId: string; accountId: string }
-  /** Presence changes, batched: at most one frame a second, whatever the number of people connecting. */
+  /**
+   * Presence of the people this socket subscribed to (`presence.subscribe`): their current status at once,
+   * then changes, batched at most once a second.
+   */
   | { type: 'presence'; changes: Array<{ accountId: string; status: PresenceStatus }> };
 
 export type PresenceStatus = 'online' | 'away' | 'offline';
@@ -39,7 +42,12 @@ export type ClientFrame =
   | { type: 'auth'; token: string }
   | { type: 'typing'; roomId: string }
   | { type: 'presence'; status: 'online' | 'away' }
+  /** Whose presence to receive (replaces the previous list); at most PRESENCE_SUBSCRIPTION_MAX people. */
+  | { type: 'presence.subscribe'; accountIds: string[] }
   | { type: 'ping' };
+
+/** A client shows a few hundred people at most; presence for everyone in a large instance does not scale. */
+export const PRESENCE_SUBSCRIPTION_MAX = 500;
 
 /** WebSocket close codes Conclave uses (4000–4999 are the application's). */
 export const STREAM_CLOSE = {

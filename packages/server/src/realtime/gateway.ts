@@ -1,5 +1,5 @@
 import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protocol';
-import { STREAM_CLOSE } from '@conclave/protocol';
+import { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE } from '@conclave/protocol';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { resolveSession } from '../identity/index.ts';
@@ -23,6 +23,8 @@ interface Connection {
   pending: Array<{ seq: number | undefined; frame: string }> | null;
   alive: boolean;
   lastTyping: Map<string, number>;
+  /** Whose presence this socket receives. */
+  presenceOf: Set<string>;
 }
 
 export interface GatewayOptions {
@@ -64,6 +66,8 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const byRoom = new Map<string, Set<Connection>>();
   const byInstance = new Map<string, Set<Connection>>();
   const byAccount = new Map<string, Set<Connection>>();
+  /** account → the sockets subscribed to its presence */
+  const presenceWatchers = new Map<string, Set<Connection>>();
   const stats = { framesSent: 0, slowConsumersDropped: 0 };
 
   const sendRaw = (connection: Connection, frame: string, seq?: number): void => {
@@ -150,19 +154,17 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       return;
     }
     if (message.kind === 'presence') {
-      // One frame per instance with changes, encoded once, sent to that instance's sockets.
-      const byInstanceChanges = new Map<string, Array<{ accountId: string; status: PresenceStatus }>>();
+      // Each socket gets one frame with the changes of the people it watches; its cost follows the
+      // subscriptions, not the size of the instance.
+      const perConnection = new Map<Connection, Array<{ accountId: string; status: PresenceStatus }>>();
       for (const change of message.changes) {
-        for (const instanceId of change.instanceIds) {
-          const list = byInstanceChanges.get(instanceId) ?? [];
-          list.push({ accountId: change.accountId, status: change.status });
-          byInstanceChanges.set(instanceId, list);
+        for (const connection of presenceWatchers.get(change.accountId) ?? []) {
+          const list = perConnection.get(connection) ?? [];
+          list.push({ accountId: change.accountId, status: ctx.presence.statusOf(change.accountId) });
+          perConnection.set(connection, list);
         }
       }
-      for (const [instanceId, changes] of byInstanceChanges) {
-        const frame = JSON.stringify({ type: 'presence', changes });
-        for (const connection of byInstance.get(instanceId) ?? []) sendRaw(connection, frame);
-      }
+      for (const [connection, changes] of perConnection) sendRaw(connection, JSON.stringify({ type: 'presence', changes }));
       return;
     }
     for (const connection of [...connections]) {
@@ -179,6 +181,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     for (const roomId of connection.rooms) removeFrom(byRoom, roomId, connection);
     for (const instanceId of connection.instances) removeFrom(byInstance, instanceId, connection);
     removeFrom(byAccount, connection.accountId, connection);
+    for (const accountId of connection.presenceOf) removeFrom(presenceWatchers, accountId, connection);
     announcePresence(connection.accountId, connection.instances);
   };
 
@@ -209,11 +212,24 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
         announcePresence(connection.accountId, connection.instances);
         return;
       }
+      case 'presence.subscribe': {
+        const ids = (frame as { accountIds?: unknown }).accountIds;
+        if (!Array.isArray(ids) || ids.length > PRESENCE_SUBSCRIPTION_MAX || !ids.every((id) => typeof id === 'string' && id.length <= 64)) {
+          sendControl(connection, { type: 'error', code: 'VALIDATION_FAILED', message: `accountIds must be a list of at most ${PRESENCE_SUBSCRIPTION_MAX} ids.` });
+          return;
+        }
+        for (const accountId of connection.presenceOf) removeFrom(presenceWatchers, accountId, connection);
+        connection.presenceOf = new Set(ids as string[]);
+        for (const accountId of connection.presenceOf) addTo(presenceWatchers, accountId, connection);
+        const changes = [...connection.presenceOf].map((accountId) => ({ accountId, status: ctx.presence.statusOf(accountId) }));
+        sendRaw(connection, JSON.stringify({ type: 'presence', changes }));
+        return;
+      }
       case 'auth':
         sendControl(connection, { type: 'error', code: 'ALREADY_AUTHENTICATED', message: 'This stream is already authenticated.' });
         return;
       default:
-        sendControl(connection, { type: 'error', code: 'UNKNOWN_FRAME_TYPE', message: 'Frame types: ping, typing, presence.' });
+        sendControl(connection, { type: 'error', code: 'UNKNOWN_FRAME_TYPE', message: 'Frame types: ping, typing, presence, presence.subscribe.' });
     }
   };
 
@@ -274,6 +290,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       pending: [],
       alive: true,
       lastTyping: new Map(),
+      presenceOf: new Set(),
     };
     connections.add(connection);
     addTo(byAccount, account.id, connection);

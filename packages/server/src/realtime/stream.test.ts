@@ -121,12 +121,14 @@ describeEachEngine('realtime stream', (engine) => {
     await t.as(grace, { method: 'POST', url: `/api/v1/rooms/${room.id}/join` });
     const graceStream = await stream(grace);
     await ready(graceStream);
+    const presenceOf = (accountId: string, status: string) =>
+      isType('presence', (f) => (f['changes'] as Array<{ accountId: string; status: string }>).some((c) => c.accountId === accountId && c.status === status));
+    graceStream.send({ type: 'presence.subscribe', accountIds: [owner.accountId] });
+    await graceStream.next(presenceOf(owner.accountId, 'offline'));
     // The owner has no other socket open, so their presence is this socket's.
     await t.as(owner, { method: 'POST', url: `/api/v1/rooms/${room.id}/join` });
     const ownerStream = await stream(owner);
     await ready(ownerStream);
-    const presenceOf = (accountId: string, status: string) =>
-      isType('presence', (f) => (f['changes'] as Array<{ accountId: string; status: string }>).some((c) => c.accountId === accountId && c.status === status));
     await graceStream.next(presenceOf(owner.accountId, 'online'));
     ownerStream.send({ type: 'typing', roomId: room.id });
     await graceStream.next(isType('typing', (f) => f['accountId'] === owner.accountId && f['roomId'] === room.id));
@@ -135,10 +137,15 @@ describeEachEngine('realtime stream', (engine) => {
     // @here finds Grace online and not the owner, who is away.
     const here = await post(ada, room.id, '@here look');
     assert.deepEqual(here.mentions.accountIds, [grace.accountId]);
+    const seen = graceStream.frames.length;
     ownerStream.close();
-    await graceStream.next(presenceOf(owner.accountId, 'offline'));
-    const presenceFrames = graceStream.frames.filter((f) => f.type === 'presence').length;
-    assert.ok(presenceFrames <= 6, `presence arrives batched (${presenceFrames} frames)`);
+    await graceStream.next(presenceOf(owner.accountId, 'offline'), 5_000, seen);
+    const presenceFrames = graceStream.frames.filter((f) => f.type === 'presence');
+    assert.ok(presenceFrames.length <= 6, `presence arrives batched (${presenceFrames.length} frames)`);
+    const about = new Set(presenceFrames.flatMap((f) => (f as unknown as { changes: Array<{ accountId: string }> }).changes.map((c) => c.accountId)));
+    assert.deepEqual([...about], [owner.accountId], 'only the people subscribed to');
+    graceStream.send({ type: 'presence.subscribe', accountIds: Array.from({ length: 501 }, (_, i) => `x${i}`) });
+    await graceStream.next(isType('error', (f) => f['code'] === 'VALIDATION_FAILED'));
   });
 
   test('logging out closes that session\'s socket; a password change closes the account\'s others', async () => {

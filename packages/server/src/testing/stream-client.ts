@@ -4,8 +4,8 @@ import type { ServerFrame } from '@conclave/protocol';
 export interface StreamClient {
   socket: WebSocket;
   frames: ServerFrame[];
-  /** Resolves with the first frame (already received or still to come) that matches. */
-  next<T extends ServerFrame = ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs?: number): Promise<T>;
+  /** Resolves with the first frame at or after index `from` (already received or still to come) that matches. */
+  next<T extends ServerFrame = ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs?: number, from?: number): Promise<T>;
   /** Resolves with the close code. */
   closed: Promise<{ code: number; reason: string }>;
   send(frame: unknown): void;
@@ -40,14 +40,14 @@ export const openStream = (baseUrl: string, options: { token?: string; cookie?: 
         socket,
         frames,
         closed,
-        next: <T extends ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs = 5_000) =>
+        next: <T extends ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs = 5_000, from = 0) =>
           new Promise<T>((done, fail) => {
-            const already = frames.find(match);
+            const already = frames.slice(from).find(match);
             if (already) {
               done(already as T);
               return;
             }
-            const timer = setTimeout(() => fail(new Error(`no matching frame within ${timeoutMs} ms; got ${frames.map((f) => f.type).join(', ')}`)), timeoutMs);
+            const timer = setTimeout(() => fail(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(-1500)}`)), timeoutMs);
             waiters.push({
               match,
               resolve: (frame) => {
