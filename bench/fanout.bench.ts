@@ -19,6 +19,8 @@ import { describeMachine } from './lib/machine.ts';
 import { spawnJsonChild } from './lib/children.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+/** An unmeasured run first, at the same load, so the server is measured warm (JIT, statement cache). */
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const BIN = fileURLToPath(new URL('../packages/server/bin/conclave.js', import.meta.url));
 const PG_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/conclave_test';
 const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -122,8 +124,8 @@ interface RunResult {
 }
 
 /** One measured run: clients connect (through `clientUrl(i)`), then clients and poster start together. */
-const drive = async (clientJob: { clients: Array<{ token: string; url: string }> }, targets: Array<{ url: string; token: string }>, postsPerSecond: number, membersPerRoom: number): Promise<RunResult> => {
-  const durationMs = SECONDS * 1000;
+const drive = async (clientJob: { clients: Array<{ token: string; url: string }> }, targets: Array<{ url: string; token: string }>, postsPerSecond: number, membersPerRoom: number, seconds = SECONDS): Promise<RunResult> => {
+  const durationMs = seconds * 1000;
   const clients = spawnJsonChild('./ws-load-client.mjs', { url: 'ws://unused', clients: clientJob.clients, connectConcurrency: 100, durationMs });
   const poster = spawnJsonChild('./poster.mjs', { targets, ratePerSecond: postsPerSecond, durationMs, concurrencyLimit: 512 });
   try {
@@ -192,6 +194,7 @@ const conclaveRun = async (shape: Shape, engine: 'sqlite' | 'postgres', nodes: n
     }
     const bases = servers.map((s) => `http://127.0.0.1:${s.port}`);
     const clients = seeded.rooms.flatMap((room, r) => room.members.map((member, m) => ({ token: member.token, url: `${bases[(r + m) % bases.length]!.replace('http', 'ws')}/api/v1/stream` })));
+    if (WARMUP_SECONDS > 0) await drive({ clients: clients.slice(0, 500) }, targetsFor(seeded, bases), shape.postsPerSecond, shape.clients / shape.rooms, WARMUP_SECONDS);
     return await drive({ clients }, targetsFor(seeded, bases), shape.postsPerSecond, shape.clients / shape.rooms);
   } finally {
     for (const server of servers) await server.stop();
@@ -210,7 +213,9 @@ const bareRun = async (shape: Shape): Promise<RunResult> => {
     const perRoom = shape.clients / shape.rooms;
     const rooms = Array.from({ length: shape.rooms }, (_, r) => ({ id: `r${r}`, members: Array.from({ length: perRoom }, () => ({ token: '' })) }));
     const clients = rooms.flatMap((room) => room.members.map(() => ({ token: '', url: `${base.replace('http', 'ws')}/api/v1/stream?rooms=${room.id}` })));
-    return await drive({ clients }, targetsFor({ instanceId: '', rooms }, [base]), shape.postsPerSecond, perRoom);
+    const targets = targetsFor({ instanceId: '', rooms }, [base]);
+    if (WARMUP_SECONDS > 0) await drive({ clients: clients.slice(0, 500) }, targets, shape.postsPerSecond, perRoom, WARMUP_SECONDS);
+    return await drive({ clients }, targets, shape.postsPerSecond, perRoom);
   } finally {
     await server.stop();
   }
@@ -248,6 +253,7 @@ export const run = async (args: string[]): Promise<void> => {
     `Command: \`${command}\` (commit ${machine.commit}), ${SECONDS} s a run. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}.`,
     `Packages: ${Object.entries(machine.packages).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
+    `Each system first takes ${WARMUP_SECONDS} s of the same post rate (500 sockets, not measured), then the measured run.`,
     'Conclave runs as its own process (`conclave serve`, LOG_LEVEL=warn); the WebSocket clients run in a second',
     'process and the poster in a third, all on the same 2 cores. Latency is from the poster\'s send to the',
     'client\'s receipt. Every Conclave post is committed (message row, event log row) before its 201.',
