@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Schema } from '../db/index.ts';
 
 export interface EventRow {
@@ -55,4 +55,3 @@ export const pruneEvents = async (db: Kysely<Schema>, keep: number, oldestAt: nu
 
 export const currentSeq = async (db: Kysely<Schema>): Promise<number> => (await findSeqBounds(db)).max ?? 0;
 
-export { sql };

@@ -1,10 +1,11 @@
 import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protocol';
 import { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE } from '@conclave/protocol';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { resolveSession } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
+import { findStreamSubscriptions } from './stream.queries.ts';
 
 /** At most this many missed events are replayed on resume; more means the client should resync. */
 export const RESUME_MAX_EVENTS = 1_000;
@@ -45,6 +46,23 @@ const removeFrom = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
+};
+
+/**
+ * A client frame: a JSON object in a text frame. A binary frame closes the socket (undefined); anything else
+ * that is not a JSON object is 'malformed', answered with an error frame by the caller.
+ */
+const readFrame = (socket: WebSocket, data: RawData, isBinary: boolean): ClientFrame | 'malformed' | undefined => {
+  if (isBinary) {
+    socket.close(STREAM_CLOSE.unsupportedData, 'binary frames are not supported');
+    return undefined;
+  }
+  try {
+    const frame: unknown = JSON.parse(data.toString());
+    return typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as ClientFrame) : 'malformed';
+  } catch {
+    return 'malformed';
+  }
 };
 
 const matchesRevocation = (connection: Connection, scope: RevokeScope): boolean => {
@@ -259,25 +277,15 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const authenticate = async (socket: WebSocket, token: string, since: number | undefined): Promise<void> => {
     const resolved = await resolveSession(ctx, token);
     if (!resolved) {
-      sendControl({ socket } as Connection, { type: 'error', code: 'UNAUTHENTICATED', message: 'Log in to continue.' });
+      socket.send(JSON.stringify({ type: 'error', code: 'UNAUTHENTICATED', message: 'Log in to continue.' } satisfies ControlFrame));
       socket.close(STREAM_CLOSE.unauthenticated, 'unauthenticated');
       return;
     }
     const { account, session } = resolved;
+    const subscriptions = await findStreamSubscriptions(ctx.database.db, account.id);
     // An instance whose credential epoch is newer than this session is left out, as its HTTP API is.
-    const instanceRows = await ctx.database.db
-      .selectFrom('memberships')
-      .innerJoin('instances', 'instances.id', 'memberships.instance_id')
-      .select(['instances.id', 'instances.not_before'])
-      .where('memberships.account_id', '=', account.id)
-      .execute();
-    const instanceIds = new Set(instanceRows.filter((row) => session.created_at >= row.not_before).map((row) => row.id));
-    const roomRows = await ctx.database.db
-      .selectFrom('room_members')
-      .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
-      .select(['rooms.id', 'rooms.instance_id'])
-      .where('room_members.account_id', '=', account.id)
-      .execute();
+    const instanceIds = new Set(subscriptions.instances.filter((row) => session.created_at >= row.not_before).map((row) => row.id));
+    const roomRows = subscriptions.rooms;
     if (socket.readyState !== socket.OPEN) return;
     const connection: Connection = {
       socket,
@@ -302,22 +310,9 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     });
     socket.removeAllListeners('message');
     socket.on('message', (data, isBinary) => {
-      if (isBinary) {
-        socket.close(STREAM_CLOSE.unsupportedData, 'binary frames are not supported');
-        return;
-      }
-      let frame: ClientFrame;
-      try {
-        frame = JSON.parse(data.toString()) as ClientFrame;
-      } catch {
-        sendControl(connection, { type: 'error', code: 'MALFORMED_FRAME', message: 'Frames are JSON objects.' });
-        return;
-      }
-      if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
-        sendControl(connection, { type: 'error', code: 'MALFORMED_FRAME', message: 'Frames are JSON objects.' });
-        return;
-      }
-      handleFrame(connection, frame);
+      const frame = readFrame(socket, data, isBinary);
+      if (frame === 'malformed') sendControl(connection, { type: 'error', code: 'MALFORMED_FRAME', message: 'Frames are JSON objects.' });
+      else if (frame) handleFrame(connection, frame);
     });
     ctx.log.debug({ accountId: account.id, sessionId: session.id, rooms: connection.rooms.size }, 'stream opened');
     announcePresence(account.id, instanceIds);
@@ -350,17 +345,9 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       const timer = setTimeout(() => socket.close(STREAM_CLOSE.authTimeout, 'authentication timeout'), options.authTimeoutMs);
       socket.once('close', () => clearTimeout(timer));
       socket.on('message', (data, isBinary) => {
-        if (isBinary) {
-          socket.close(STREAM_CLOSE.unsupportedData, 'binary frames are not supported');
-          return;
-        }
-        let frame: Partial<ClientFrame> | null = null;
-        try {
-          frame = JSON.parse(data.toString()) as Partial<ClientFrame>;
-        } catch {
-          // answered below
-        }
-        if (!frame || frame.type !== 'auth' || typeof (frame as { token?: unknown }).token !== 'string') {
+        const frame = readFrame(socket, data, isBinary);
+        if (frame === undefined) return;
+        if (frame === 'malformed' || frame.type !== 'auth' || typeof (frame as { token?: unknown }).token !== 'string') {
           socket.send(JSON.stringify({ type: 'error', code: 'UNAUTHENTICATED', message: 'Send {"type":"auth","token":"…"} first.' }));
           return;
         }
