@@ -23,21 +23,28 @@ export const findSeqBounds = async (db: Kysely<Schema>): Promise<{ min: number |
 };
 
 /**
- * Events after `since` that this account may see: those of rooms it is in, instances it belongs to, or about
- * it (its own joins and leaves, its read markers), in order.
+ * Events after `since` that this account may see, in order: those addressed to it, and those of rooms it is
+ * in and of instances it belongs to, among `instanceIds` (the instances this session may still enter; the
+ * live path applies the same rule).
  */
-export const listEventsSince = (db: Kysely<Schema>, since: number, accountId: string, limit: number): Promise<EventRow[]> =>
+export const listEventsSince = (db: Kysely<Schema>, since: number, accountId: string, instanceIds: string[], limit: number): Promise<EventRow[]> =>
   db
     .selectFrom('events')
     .select(['seq', 'payload'])
     .where('seq', '>', since)
-    .where((eb) =>
-      eb.or([
-        eb('account_id', '=', accountId),
-        eb.and([eb('audience', '=', 'room'), eb('room_id', 'in', eb.selectFrom('room_members').select('room_id').where('account_id', '=', accountId))]),
-        eb.and([eb('audience', '=', 'instance'), eb('instance_id', 'in', eb.selectFrom('memberships').select('instance_id').where('account_id', '=', accountId))]),
-      ]),
-    )
+    .where((eb) => {
+      const addressed = eb.and([eb('account_id', '=', accountId), eb.or([eb('instance_id', 'is', null), ...(instanceIds.length > 0 ? [eb('instance_id', 'in', instanceIds)] : [])])]);
+      if (instanceIds.length === 0) return addressed;
+      return eb.or([
+        addressed,
+        eb.and([
+          eb('audience', '=', 'room'),
+          eb('instance_id', 'in', instanceIds),
+          eb('room_id', 'in', eb.selectFrom('room_members').select('room_id').where('account_id', '=', accountId)),
+        ]),
+        eb.and([eb('audience', '=', 'instance'), eb('instance_id', 'in', instanceIds)]),
+      ]);
+    })
     .orderBy('seq')
     .limit(limit)
     .execute();

@@ -259,7 +259,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     let resumed = false;
     if (since !== undefined) {
       const tooOld = since < (bounds.min ?? current + 1) - 1 || since > current;
-      const rows = tooOld ? [] : await listEventsSince(ctx.database.db, since, connection.accountId, RESUME_MAX_EVENTS + 1);
+      const rows = tooOld ? [] : await listEventsSince(ctx.database.db, since, connection.accountId, [...connection.instances], RESUME_MAX_EVENTS + 1);
       if (tooOld || rows.length > RESUME_MAX_EVENTS) {
         sendControl(connection, { type: 'resync', reason: 'Too much was missed: take a fresh snapshot.' });
       } else {

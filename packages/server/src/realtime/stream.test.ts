@@ -185,6 +185,20 @@ describeEachEngine('realtime stream', (engine) => {
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in seq order');
     assert.ok(resumed.seq >= Math.max(...seqs));
 
+    // A session whose access to the instance was revoked replays nothing of it.
+    again.close();
+    await again.closed;
+    const hidden = await post(ada, room.id, 'after the revocation');
+    const { bumpInstanceEpoch } = await import('../instances/index.ts');
+    await bumpInstanceEpoch(t.ctx, instanceId);
+    const revoked = await stream(grace, { since: resumed.seq });
+    await ready(revoked);
+    assert.ok(!JSON.stringify(revoked.frames).includes(hidden.id), 'no event of the instance is replayed to a revoked session');
+    revoked.close();
+    grace = await t.login(grace.email, grace.password);
+    ada = await t.login(ada.email, ada.password);
+    owner = await t.login(owner.email, owner.password);
+
     const future = await stream(grace, { since: resumed.seq + 1_000_000 });
     await future.next(isType('resync'));
     await t.ctx.database.db.deleteFrom('events').where('seq', '<=', resumed.seq).execute();
