@@ -29,8 +29,9 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
     // Two log lines per request at info would be thousands a second on a busy chat server: completion is
     // logged at debug below, errors at their own levels.
     logController: new LogController({ disableRequestLogging: true }),
-    frameworkErrors: (error, _request, reply) => {
-      sendError(reply, error.code === 'FST_ERR_BAD_URL' ? 'BAD_REQUEST' : 'BAD_REQUEST');
+    // A malformed URL (FST_ERR_BAD_URL) answers in the catalog's shape, not Fastify's.
+    frameworkErrors: (_error, _request, reply) => {
+      sendError(reply, 'BAD_REQUEST');
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -10,7 +10,7 @@ import type { AppContext } from './context.ts';
 import { keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
-import { createPasswordHasher, findServerState, loadPasswordBlocklist, updateServerState } from './identity/index.ts';
+import { createPasswordHasher, findServerState, loadPasswordBlocklist } from './identity/index.ts';
 
 /** Start-up refused for a reason the operator must fix; the message says how. */
 export class StartupError extends Error {
@@ -76,7 +76,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     const applied = await migrateToLatest(database);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const pepper = await loadPepper(config, database);
-    const [blocklist] = await Promise.all([loadPasswordBlocklist()]);
+    const blocklist = await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,
       memoryKib: config.passwordHashMemoryKib,
@@ -119,4 +119,3 @@ export const createServices = async (config: Config, options: ServiceOptions = {
   }
 };
 
-export { updateServerState };

@@ -32,7 +32,7 @@ const roomStateAudience = (room: RoomRow): Audience =>
 const presentWithCount = async (db: Kysely<Schema>, room: RoomRow): Promise<Room> => presentRoom(room, await countRoomMembers(db, room.id));
 
 /** Runs writes and their events in one transaction; publishes the events once it has committed. */
-const commit = async <T>(ctx: AppContext, work: (trx: Kysely<Schema>, now: number) => Promise<{ result: T; events: PendingEvent[] }>): Promise<T> => {
+export const commitWithEvents = async <T>(ctx: AppContext, work: (trx: Kysely<Schema>, now: number) => Promise<{ result: T; events: PendingEvent[] }>): Promise<T> => {
   const { result, messages } = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now();
     const done = await work(trx, now);
@@ -41,12 +41,11 @@ const commit = async <T>(ctx: AppContext, work: (trx: Kysely<Schema>, now: numbe
   await publishCommitted(ctx, messages);
   return result;
 };
-export { commit as commitWithEvents };
 
 export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: string, input: CreateRoomRequest): Promise<Room> => {
   const { instance } = await accessInstance(ctx, actor, instanceId);
   try {
-    return await commit(ctx, async (trx, now) => {
+    return await commitWithEvents(ctx, async (trx, now) => {
       const room: RoomRow = {
         id: newId(now),
         instance_id: instance.id,
@@ -85,7 +84,7 @@ export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
     ...(input.topic !== undefined ? { topic: input.topic.trim() } : {}),
   };
   try {
-    return await commit(ctx, async (trx, now) => {
+    return await commitWithEvents(ctx, async (trx, now) => {
       await updateRoomFields(trx, room.id, patch, now);
       const updated = await presentWithCount(trx, { ...room, ...patch, updated_at: now });
       return { result: updated, events: [{ event: { type: 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
@@ -102,7 +101,7 @@ export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: str
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'Direct chats cannot be archived.' });
   assertCanManage(access);
   if ((room.archived_at !== null) === archived) return presentWithCount(ctx.database.db, room);
-  return commit(ctx, async (trx, now) => {
+  return commitWithEvents(ctx, async (trx, now) => {
     const archivedAt = archived ? now : null;
     await updateRoomFields(trx, room.id, { archived_at: archivedAt }, now);
     const updated = await presentWithCount(trx, { ...room, archived_at: archivedAt, updated_at: now });
@@ -111,7 +110,7 @@ export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: str
 };
 
 const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
-  await commit(ctx, async (trx, now) => {
+  await commitWithEvents(ctx, async (trx, now) => {
     const added = await insertRoomMember(trx, { room_id: room.id, account_id: accountId, role: 'member', joined_at: now, last_read_message_id: null });
     if (!added) return { result: undefined, events: [] };
     const presented = await presentWithCount(trx, room);
@@ -120,7 +119,7 @@ const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Pro
 };
 
 const removeMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
-  await commit(ctx, async (trx) => {
+  await commitWithEvents(ctx, async (trx) => {
     const removed = await deleteRoomMember(trx, room.id, accountId);
     if (!removed) return { result: undefined, events: [] };
     const presented = await presentWithCount(trx, room);
@@ -169,7 +168,7 @@ export const openDirectChat = async (ctx: AppContext, actor: Actor, instanceId: 
   const existing = await findRoomByNameKey(ctx.database.db, instance.id, nameKey);
   if (existing) return { room: await presentWithCount(ctx.database.db, existing), created: false };
   try {
-    const room = await commit(ctx, async (trx, now) => {
+    const room = await commitWithEvents(ctx, async (trx, now) => {
       const row: RoomRow = {
         id: newId(now),
         instance_id: instance.id,
@@ -206,7 +205,7 @@ export const markRead = async (ctx: AppContext, actor: Actor, roomId: string, me
   if (!member) throw new AppError('NOT_ROOM_MEMBER');
   if (!(await findMessage(ctx.database.db, room.id, messageId))) throw new AppError('MESSAGE_NOT_FOUND');
   if (member.last_read_message_id !== null && member.last_read_message_id >= messageId) return;
-  await commit(ctx, async (trx) => {
+  await commitWithEvents(ctx, async (trx) => {
     await setReadMarker(trx, room.id, actor.account.id, messageId);
     return {
       result: undefined,

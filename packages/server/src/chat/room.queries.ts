@@ -8,9 +8,6 @@ export const insertRoom = async (db: Kysely<Schema>, row: RoomRow): Promise<void
   await db.insertInto('rooms').values(row).execute();
 };
 
-export const findRoomById = (db: Kysely<Schema>, id: string): Promise<RoomRow | undefined> =>
-  db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
-
 export const findRoomByNameKey = (db: Kysely<Schema>, instanceId: string, nameKey: string): Promise<RoomRow | undefined> =>
   db.selectFrom('rooms').selectAll().where('instance_id', '=', instanceId).where('name_key', '=', nameKey).executeTakeFirst();
 
@@ -58,9 +55,6 @@ export const findRoomForActor = async (db: Kysely<Schema>, roomId: string, accou
   };
 };
 
-export const findRoomMember = (db: Kysely<Schema>, roomId: string, accountId: string): Promise<RoomMemberRow | undefined> =>
-  db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('account_id', '=', accountId).executeTakeFirst();
-
 /** True when a row was added (false: already a member). */
 export const insertRoomMember = async (db: Kysely<Schema>, row: RoomMemberRow): Promise<boolean> => {
   const result = await db
@@ -80,9 +74,6 @@ export const countRoomMembers = async (db: Kysely<Schema>, roomId: string): Prom
   const row = await db.selectFrom('room_members').select((eb) => eb.fn.countAll<number>().as('n')).where('room_id', '=', roomId).executeTakeFirstOrThrow();
   return Number(row.n);
 };
-
-export const listRoomMemberIds = async (db: Kysely<Schema>, roomId: string): Promise<string[]> =>
-  (await db.selectFrom('room_members').select('account_id').where('room_id', '=', roomId).orderBy('account_id').execute()).map((r) => r.account_id);
 
 export const listRoomMemberNames = (db: Kysely<Schema>, roomId: string): Promise<Array<{ account_id: string; display_name: string }>> =>
   db

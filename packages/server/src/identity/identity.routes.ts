@@ -83,10 +83,9 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
       const actor = actorOf(request);
       const { token, session } = await changePassword(ctx, actor, request.body.currentPassword, request.body.newPassword);
       request.log.info({ accountId: actor.account.id, sessionId: session.id }, 'password changed; older sessions ended');
-      const account = { ...actor.account };
-      if (actor.via === 'bearer') return { account: presentAccount(account), session: presentSession(session), token };
+      if (actor.via === 'bearer') return { account: presentAccount(actor.account), session: presentSession(session), token };
       setSessionCookie(reply, ctx.config, token, session.expires_at);
-      return { account: presentAccount(account), session: presentSession(session), csrfToken: csrfTokenFor(token) };
+      return { account: presentAccount(actor.account), session: presentSession(session), csrfToken: csrfTokenFor(token) };
     },
   );
 };

@@ -65,7 +65,3 @@ export const touchSession = async (db: Kysely<Schema>, id: string, lastSeenAt: n
 export const deleteSession = async (db: Kysely<Schema>, id: string): Promise<void> => {
   await db.deleteFrom('sessions').where('id', '=', id).execute();
 };
-
-export const deleteSessionsOfAccount = async (db: Kysely<Schema>, accountId: string): Promise<void> => {
-  await db.deleteFrom('sessions').where('account_id', '=', accountId).execute();
-};

@@ -10,7 +10,6 @@ export {
 } from './instance.actions.ts';
 export { presentInstance } from './instance.presenter.ts';
 export {
-  countInstances,
   findInstanceBySlug,
   findMembership,
   insertMembershipIfAbsent,

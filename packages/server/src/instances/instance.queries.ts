@@ -25,11 +25,6 @@ export const updateInstanceFields = async (
   await db.updateTable('instances').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
 };
 
-export const countInstances = async (db: Kysely<Schema>): Promise<number> => {
-  const row = await db.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-  return Number(row.count);
-};
-
 export const findMembership = (db: Kysely<Schema>, instanceId: string, accountId: string): Promise<MembershipRow | undefined> =>
   db.selectFrom('memberships').selectAll().where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();
 
