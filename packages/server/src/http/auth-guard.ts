@@ -31,24 +31,30 @@ export const clearSessionCookie = (reply: FastifyReply, config: Config): void =>
   reply.clearCookie(sessionCookieName(config), { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' });
 };
 
+export type Credentials =
+  | { via: 'bearer'; token: string }
+  | { via: 'cookie'; token: string | undefined }
+  | { via: 'malformed' };
+
+/** The token a request presents: `Authorization: Bearer` wins over the session cookie. */
+export const readCredentials = (request: FastifyRequest, config: Config): Credentials => {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const token = BEARER.exec(header)?.[1];
+    return token ? { via: 'bearer', token } : { via: 'malformed' };
+  }
+  return { via: 'cookie', token: request.cookies[sessionCookieName(config)] };
+};
+
 /**
  * Resolves the session from `Authorization: Bearer` (API clients) or the session cookie (browsers).
  * Cookie-authenticated writes must carry the session's CSRF token in `x-csrf-token`.
  */
 export const createAuthGuard = (ctx: AppContext): preHandlerAsyncHookHandler =>
   async function authGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const header = request.headers.authorization;
-    let token: string | undefined;
-    let via: Actor['via'];
-    if (header !== undefined) {
-      const match = BEARER.exec(header);
-      if (!match) throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <token>".' });
-      token = match[1];
-      via = 'bearer';
-    } else {
-      token = request.cookies[sessionCookieName(ctx.config)];
-      via = 'cookie';
-    }
+    const credentials = readCredentials(request, ctx.config);
+    if (credentials.via === 'malformed') throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <token>".' });
+    const { token, via } = credentials;
     if (!token) throw new AppError('UNAUTHENTICATED');
     const resolved = await resolveSession(ctx, token);
     if (!resolved) {

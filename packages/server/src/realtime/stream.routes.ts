@@ -2,11 +2,10 @@ import { ErrorBody } from '@conclave/protocol';
 import { STREAM_CLOSE } from '@conclave/protocol';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.ts';
-import { sessionCookieName } from '../http/auth-guard.ts';
+import { readCredentials } from '../http/auth-guard.ts';
 import type { App } from '../http/types.ts';
 import type { Gateway } from './gateway.ts';
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
 
 /**
  * GET /api/v1/stream: the WebSocket. Authenticated by `Authorization: Bearer`, by the session cookie (only
@@ -26,24 +25,18 @@ export const registerStreamRoutes = (app: App, ctx: AppContext, gateway: Gateway
       },
     },
     (socket, request) => {
-      const header = request.headers.authorization;
-      let token: string | undefined;
-      if (header !== undefined) {
-        token = BEARER.exec(header)?.[1];
-        if (!token) {
-          socket.close(STREAM_CLOSE.unauthenticated, 'malformed authorization header');
-          return;
-        }
-      } else {
-        token = request.cookies[sessionCookieName(ctx.config)];
-        const origin = request.headers.origin;
-        if (token && origin !== undefined && origin !== ctx.config.publicUrl.origin) {
-          socket.close(STREAM_CLOSE.policy, 'origin not allowed');
-          return;
-        }
+      const credentials = readCredentials(request, ctx.config);
+      if (credentials.via === 'malformed') {
+        socket.close(STREAM_CLOSE.unauthenticated, 'malformed authorization header');
+        return;
+      }
+      const origin = request.headers.origin;
+      if (credentials.via === 'cookie' && credentials.token && origin !== undefined && origin !== ctx.config.publicUrl.origin) {
+        socket.close(STREAM_CLOSE.policy, 'origin not allowed');
+        return;
       }
       const { since } = request.query as { since?: number };
-      gateway.attach(socket, { token, since });
+      gateway.attach(socket, { token: credentials.token, since });
     },
   );
 };
