@@ -30,6 +30,23 @@ export default tseslint.config(
     },
   },
   {
+    // Domains import each other only through their index.ts (docs/ARCHITECTURE.md).
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/**/*.test.ts', 'packages/server/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(fs|path|crypto|os|http|https|url|util|zlib|events|stream|child_process|worker_threads|net|tls|dns|assert|timers|perf_hooks|readline|buffer|process)(/.*)?$', message: 'Use the node: prefix.' },
+            { regex: 'bcryptjs', message: 'bcryptjs hashes on the main thread; never use it.' },
+            { regex: '^\\.\\./(identity|instances|chat|realtime)/(?!index\\.ts$)', message: 'Import another domain through its index.ts.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/server/src/cli/**/*.ts', 'packages/server/src/main.ts', 'bench/**/*.ts', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

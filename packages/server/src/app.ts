@@ -12,8 +12,7 @@ import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerVal
 import { registerIdentityRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
 import { registerChatRoutes } from './chat/index.ts';
-import { createGateway } from './realtime/gateway.ts';
-import { registerStreamRoutes } from './realtime/stream.routes.ts';
+import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 
 export const API_VERSION = '0.1.0';
 

@@ -28,7 +28,7 @@ import { AppError } from '../errors.ts';
 import { actorOf, createAuthGuard } from '../http/auth-guard.ts';
 import type { App } from '../http/types.ts';
 import { accessInstance } from '../instances/index.ts';
-import { currentSeq } from '../realtime/event.queries.ts';
+import { currentSeq } from '../realtime/index.ts';
 import { presentMyRoom, presentRoom } from './chat.presenter.ts';
 import { deleteMessage, editMessage, postMessage, readHistory, readMessage, setReaction } from './message.actions.ts';
 import { accessRoom } from './room.access.ts';

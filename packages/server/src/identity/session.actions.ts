@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.ts';
 import type { Schema } from '../db/index.ts';
-import type { RevokeScope } from '../realtime/event-bus.ts';
+import type { RevokeScope } from '../realtime/index.ts';
 import { updateAccountNotBefore, type AccountRow } from './account.queries.ts';
 import { updateServerState } from './server-state.queries.ts';
 import { deleteSession, findSessionByTokenHash, insertSession, touchSession, type SessionRow } from './session.queries.ts';
