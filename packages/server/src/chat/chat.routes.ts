@@ -195,15 +195,18 @@ export const registerChatRoutes = (app: App, ctx: AppContext): void => {
       const actor = actorOf(request);
       // Read the seq first: events after it may already be in the state below; applying them again is harmless.
       const seq = await currentSeq(ctx.database.db);
-      const rooms = [];
-      for (const row of await listMyRooms(ctx.database.db, actor.account.id)) {
+      const all = await listMyRooms(ctx.database.db, actor.account.id);
+      // Instances this session may still enter, checked once each (not once per room).
+      const enterable = new Set<string>();
+      for (const instanceId of new Set(all.map((row) => row.instance_id))) {
         try {
-          await accessInstance(ctx, actor, row.instance_id);
-          rooms.push(row);
+          await accessInstance(ctx, actor, instanceId);
+          enterable.add(instanceId);
         } catch {
           // an instance this session may no longer enter
         }
       }
+      const rooms = all.filter((row) => enterable.has(row.instance_id));
       const messages: Record<string, { messages: Message[]; hasMore: boolean }> = {};
       for (const row of rooms) messages[row.id] = await readHistory(ctx, actor, row.id, { limit: LIMITS.historyPageDefault });
       return { seq, rooms: rooms.map(presentMyRoom), messages };
