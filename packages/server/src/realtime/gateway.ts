@@ -17,7 +17,8 @@ interface Connection {
   accountId: string;
   sessionId: string;
   sessionCreatedAt: number;
-  rooms: Set<string>;
+  /** room id → its instance id */
+  rooms: Map<string, string>;
   instances: Set<string>;
   status: 'online' | 'away';
   /** While resuming, live frames wait here (with their seq) until the replay is out. */
@@ -108,8 +109,8 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(JSON.stringify(frame));
   };
 
-  const subscribe = (connection: Connection, roomId: string): void => {
-    connection.rooms.add(roomId);
+  const subscribe = (connection: Connection, roomId: string, instanceId: string): void => {
+    connection.rooms.set(roomId, instanceId);
     addTo(byRoom, roomId, connection);
   };
   const unsubscribe = (connection: Connection, roomId: string): void => {
@@ -147,13 +148,13 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       if (event.type === 'room.created') {
         for (const memberId of event.memberIds) {
           for (const connection of byAccount.get(memberId) ?? []) {
-            subscribe(connection, event.room.id);
+            subscribe(connection, event.room.id, event.room.instanceId);
             targets.add(connection);
           }
         }
       }
       if (event.type === 'member.joined') {
-        for (const connection of byAccount.get(event.accountId) ?? []) subscribe(connection, event.roomId);
+        for (const connection of byAccount.get(event.accountId) ?? []) subscribe(connection, event.roomId, event.room.instanceId);
       }
       const audienceSet = audience.kind === 'room' ? byRoom.get(audience.roomId) : audience.kind === 'instance' ? byInstance.get(audience.instanceId) : byAccount.get(audience.accountId);
       for (const connection of audienceSet ?? []) targets.add(connection);
@@ -196,7 +197,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
 
   const detach = (connection: Connection): void => {
     if (!connections.delete(connection)) return;
-    for (const roomId of connection.rooms) removeFrom(byRoom, roomId, connection);
+    for (const roomId of connection.rooms.keys()) removeFrom(byRoom, roomId, connection);
     for (const instanceId of connection.instances) removeFrom(byInstance, instanceId, connection);
     removeFrom(byAccount, connection.accountId, connection);
     for (const accountId of connection.presenceOf) removeFrom(presenceWatchers, accountId, connection);
@@ -210,14 +211,15 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
         return;
       case 'typing': {
         const roomId = (frame as { roomId?: unknown }).roomId;
-        if (typeof roomId !== 'string' || !connection.rooms.has(roomId)) {
+        const instanceId = typeof roomId === 'string' ? connection.rooms.get(roomId) : undefined;
+        if (typeof roomId !== 'string' || instanceId === undefined) {
           sendControl(connection, { type: 'error', code: 'ROOM_NOT_FOUND', message: 'Typing is only announced in rooms you are in.' });
           return;
         }
         const now = ctx.now();
         if (now - (connection.lastTyping.get(roomId) ?? 0) < TYPING_INTERVAL_MS) return;
         connection.lastTyping.set(roomId, now);
-        void ctx.bus.publish([{ kind: 'ephemeral', event: { type: 'typing', roomId, accountId: connection.accountId }, audience: { kind: 'room', roomId, instanceId: '' } }]);
+        void ctx.bus.publish([{ kind: 'ephemeral', event: { type: 'typing', roomId, accountId: connection.accountId }, audience: { kind: 'room', roomId, instanceId } }]);
         return;
       }
       case 'presence': {
@@ -285,14 +287,13 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     const subscriptions = await findStreamSubscriptions(ctx.database.db, account.id);
     // An instance whose credential epoch is newer than this session is left out, as its HTTP API is.
     const instanceIds = new Set(subscriptions.instances.filter((row) => session.created_at >= row.not_before).map((row) => row.id));
-    const roomRows = subscriptions.rooms;
     if (socket.readyState !== socket.OPEN) return;
     const connection: Connection = {
       socket,
       accountId: account.id,
       sessionId: session.id,
       sessionCreatedAt: session.created_at,
-      rooms: new Set(),
+      rooms: new Map(),
       instances: instanceIds,
       status: 'online',
       pending: [],
@@ -303,7 +304,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     connections.add(connection);
     addTo(byAccount, account.id, connection);
     for (const instanceId of instanceIds) addTo(byInstance, instanceId, connection);
-    for (const room of roomRows) if (instanceIds.has(room.instance_id)) subscribe(connection, room.id);
+    for (const room of subscriptions.rooms) if (instanceIds.has(room.instance_id)) subscribe(connection, room.id, room.instance_id);
     socket.on('close', () => detach(connection));
     socket.on('pong', () => {
       connection.alive = true;
