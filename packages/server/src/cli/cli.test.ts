@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { recordSecret } from '../testing/secret-ledger.ts';
+import { startServer } from '../testing/server-process.ts';
 import { describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
 import { testDatabaseUrl } from '../testing/test-env.ts';
 import { buildProgram } from './program.ts';
@@ -184,44 +185,27 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
 
   test('serve prints a setup token on a fresh install, answers health checks and stops on SIGTERM', async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'conclave-serve-'));
-    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys') };
     let freshSchema: string | undefined;
     if (engine === 'postgres') {
       freshSchema = `serve_${process.pid}_${randomBytes(3).toString('hex')}`;
       await admin.query(`create schema ${freshSchema}`);
       serveEnv['DATABASE_URL'] = databaseUrlFor(freshSchema);
     }
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env['PATH'] ?? '', ...serveEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = await startServer(serveEnv);
     try {
-      let output = '';
-      let errors = '';
-      child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start within 30 s: ${output} ${errors}`)), 30_000);
-        child.stdout.on('data', (d: Buffer) => {
-          output += d.toString();
-          const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-          if (match && output.includes('cnv_setup_')) {
-            clearTimeout(timer);
-            resolve(Number(match[1]));
-          }
-        });
-      });
-      const token = /cnv_setup_[A-Za-z0-9_-]+/.exec(output)?.[0];
-      recordSecret(token);
-      assert.ok(token);
-      const logLines = output.split('\n').filter((line) => line.startsWith('{'));
+      const token = server.setupToken;
+      assert.ok(token, 'a fresh install prints a setup token');
+      const logLines = server.output().split('\n').filter((line) => line.startsWith('{'));
       assert.ok(logLines.length > 0);
       assert.ok(logLines.every((line) => !line.includes(token)), 'the setup token is printed for the operator, never logged');
-      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-      const setup = await fetch(`http://127.0.0.1:${port}/api/v1/setup`);
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      const setup = await fetch(`${server.url}/api/v1/setup`);
       assert.deepEqual(await setup.json(), { required: true });
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
+      assert.equal(await server.stop('SIGTERM'), 0, 'a clean exit on SIGTERM');
     } finally {
-      child.kill('SIGKILL');
+      await server.stop('SIGKILL');
       if (freshSchema) await admin.query(`drop schema if exists ${freshSchema} cascade`);
       await rm(fresh, { recursive: true, force: true });
     }
