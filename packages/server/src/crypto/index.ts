@@ -11,3 +11,6 @@ export {
   readOrCreateKey,
   type KeyName,
 } from './key-files.ts';
+export { CIPHERTEXT_PREFIX, CiphertextError, isSealed } from './field-cipher.ts';
+export { MasterKeyError, decodeMasterKeyEnv, type MasterKeySource } from './master-key.ts';
+export { Keyring, normalizeForIndex, type InstanceKeys, type OwnerCipher, type PreparedKeys } from './keyring.ts';

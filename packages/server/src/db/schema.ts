@@ -3,9 +3,11 @@ import type { Generated } from 'kysely';
 /** The tables as Kysely sees them. Times are integer milliseconds since the epoch; booleans are 0/1. */
 export interface AccountsTable {
   id: string;
+  /** Sealed (server data key). */
   email: string;
-  /** Lower-cased, NFC-normalized email: the lookup key (a keyed blind index once encryption lands). */
+  /** Blind index: HMAC(server index key, normalized email), the lookup key. */
   email_key: string;
+  /** Sealed (server data key). */
   display_name: string;
   password_hash: string;
   is_operator: number;
@@ -18,6 +20,7 @@ export interface AccountsTable {
 export interface InstancesTable {
   id: string;
   slug: string;
+  /** Sealed (the instance's data key). */
   name: string;
   signup_mode: 'open' | 'invite';
   not_before: number;
@@ -63,13 +66,17 @@ export interface ServerStateTable {
   setup_token_hash: string | null;
   setup_completed_at: number | null;
   pepper_id: string | null;
+  /** Fingerprint of the master key that wraps the root keys (never the key). */
+  master_key_id: string | null;
 }
 
 export interface RoomsTable {
   id: string;
   instance_id: string;
   kind: 'room' | 'direct';
+  /** Sealed (the instance's data key), as is topic. */
   name: string;
+  /** Rooms: blind index of the normalized name (uniqueness); direct chats: direct:<a>:<b>. */
   name_key: string;
   topic: string;
   privacy: 'public' | 'private';
@@ -92,6 +99,7 @@ export interface MessagesTable {
   id: string;
   room_id: string;
   author_id: string;
+  /** Sealed (the room's data key). */
   body: string;
   /** JSON: { accountIds: string[], here: boolean, all: boolean }. */
   mentions: string;
@@ -103,6 +111,7 @@ export interface MessagesTable {
 
 export interface MessageEditsTable {
   message_id: string;
+  /** Sealed (the room's data key), bound to message id and replaced_at. */
   body: string;
   replaced_at: number;
 }
@@ -122,13 +131,44 @@ export interface ReactionsTable {
 
 export interface EventsTable {
   seq: Generated<number>;
+  /** UUIDv7: what the sealed payload is bound to (seq is not known before the insert). */
+  id: string;
   instance_id: string | null;
   room_id: string | null;
   account_id: string | null;
   /** Who receives it: 'room' (its members), 'instance' (its members), 'account' (that person). */
   audience: 'room' | 'instance' | 'account';
+  /** Sealed JSON: the room's, the instance's or the server's data key, by audience. */
   payload: string;
   created_at: number;
+}
+
+/** Keys wrapped by the master key: the server's data and index keys, each instance's KEKs and index key. */
+export interface RootKeysTable {
+  id: string;
+  instance_id: string | null;
+  purpose: 'server-data' | 'server-index' | 'kek' | 'index';
+  version: number;
+  wrapped: string;
+  master_id: string;
+  created_at: number;
+}
+
+/** Data keys of rooms and of instances (owner_id), wrapped by their instance's KEK of kek_version. */
+export interface DataKeysTable {
+  owner_id: string;
+  version: number;
+  instance_id: string;
+  wrapped: string;
+  kek_version: number;
+  created_at: number;
+}
+
+/** The search index: one row per distinct word of a message, as a keyed blind index (never the word). */
+export interface MessageTermsTable {
+  term: string;
+  message_id: string;
+  room_id: string;
 }
 
 export interface Schema {
@@ -145,4 +185,7 @@ export interface Schema {
   message_mentions: MessageMentionsTable;
   reactions: ReactionsTable;
   events: EventsTable;
+  root_keys: RootKeysTable;
+  data_keys: DataKeysTable;
+  message_terms: MessageTermsTable;
 }
