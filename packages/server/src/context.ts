@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
+import type { Keyring } from './crypto/index.ts';
 import type { Database } from './db/index.ts';
 import type { PasswordBlocklist } from './identity/password.blocklist.ts';
 import type { PasswordHasher } from './identity/password.hasher.ts';
@@ -12,6 +13,8 @@ export interface AppContext {
   config: Config;
   database: Database;
   hasher: PasswordHasher;
+  /** Seals and opens names, topics, messages and emails; makes the blind indexes. */
+  keyring: Keyring;
   blocklist: PasswordBlocklist;
   log: Logger;
   now: () => number;

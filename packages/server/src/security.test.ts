@@ -42,14 +42,16 @@ describeEachEngine('security invariants', (engine) => {
     const member = await t.signUpAndLogIn(setup.instanceSlug, { inviteToken });
     const bearer = await t.login(member.email, member.password, 'bearer');
     const pepper = await readKey(t.ctx.config.keysDir, 'pepper');
-    assert.ok(pepper);
+    const master = await readKey(t.ctx.config.keysDir, 'master');
+    assert.ok(pepper && master);
     secrets.push(owner.password, owner.token, member.password, member.token, bearer.token, inviteToken, pepper.toString('base64'), pepper.toString('hex'));
+    secrets.push(master.toString('base64'), master.toString('hex'), owner.email, member.email);
   });
   after(() => t.close());
 
-  test('a dump of every table holds no password, session, bearer or invite token, and no pepper', async () => {
+  test('a dump of every table holds no password, session, bearer or invite token, no pepper or master key, no email', async () => {
     const dump = await dumpDatabase(t);
-    assert.ok(dump.includes(owner.email), 'the dump is real (it has the owner\'s email)');
+    assert.ok(dump.includes(owner.accountId), 'the dump is real (it has the owner\'s account id)');
     for (const secret of secrets) assert.ok(!dump.includes(secret), `a secret starting ${secret.slice(0, 6)} is in the database`);
   });
 
@@ -62,9 +64,11 @@ describeEachEngine('security invariants', (engine) => {
       const files = await readdir(dataDir);
       assert.ok(!files.some((f) => f.endsWith('.key')), `no key files in the data directory: ${files.join(', ')}`);
       const pepper = (await readKey(keysDir, 'pepper')) as Buffer;
+      const master = (await readKey(keysDir, 'master')) as Buffer;
       for (const file of files) {
         const bytes = await readFile(join(dataDir, file));
         assert.equal(bytes.indexOf(pepper), -1, `raw pepper bytes in ${file}`);
+        assert.equal(bytes.indexOf(master), -1, `raw master key bytes in ${file}`);
         for (const secret of secrets) assert.equal(bytes.indexOf(Buffer.from(secret)), -1, `a secret is in the bytes of ${file}`);
       }
     }

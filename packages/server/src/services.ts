@@ -7,7 +7,7 @@ import { pruneEvents } from './realtime/event.queries.ts';
 import { createPresenceDirectory } from './realtime/presence.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
-import { keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
+import { Keyring, MasterKeyError, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
 import { createPasswordHasher, findServerState, loadPasswordBlocklist } from './identity/index.ts';
@@ -28,7 +28,19 @@ export interface ServiceOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests); production uses the database's default. */
   pgSchema?: string;
+  /** False only for the encryption benchmark's baseline (values stored as given); no configuration reaches it. */
+  encrypt?: boolean;
 }
+
+/** Opens the keyring; a missing or wrong master key is an operator's problem to fix, said as such. */
+export const openKeyring = async (config: Config, database: Database, encrypt = true): Promise<Keyring> => {
+  try {
+    return await Keyring.open(database.db, { keysDir: config.keysDir, fromEnv: config.masterKeyEnv }, { encrypt });
+  } catch (error) {
+    if (error instanceof MasterKeyError) throw new StartupError(error.message);
+    throw error;
+  }
+};
 
 /**
  * The pepper is created with the database and must come back with it. A fresh database adopts (or creates)
@@ -76,6 +88,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     const applied = await migrateToLatest(database);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const pepper = await loadPepper(config, database);
+    const keyring = await openKeyring(config, database, options.encrypt ?? true);
     const blocklist = await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,
@@ -98,6 +111,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       config,
       database,
       hasher,
+      keyring,
       blocklist,
       log,
       now: Date.now,

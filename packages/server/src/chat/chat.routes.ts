@@ -32,8 +32,20 @@ import { currentSeq } from '../realtime/index.ts';
 import { presentMyRoom, presentRoom } from './chat.presenter.ts';
 import { deleteMessage, editMessage, postMessage, readHistory, readMessage, setReaction } from './message.actions.ts';
 import { accessRoom } from './room.access.ts';
-import { addRoomMember, createRoom, joinRoom, leaveRoom, markRead, openDirectChat, removeRoomMember, setRoomArchived, updateRoom } from './room.actions.ts';
-import { countRoomMembers, listMyRooms, listPublicRooms } from './room.queries.ts';
+import {
+  addRoomMember,
+  createRoom,
+  joinRoom,
+  leaveRoom,
+  listRoomDirectory,
+  listRoomsOf,
+  markRead,
+  openDirectChat,
+  removeRoomMember,
+  setRoomArchived,
+  updateRoom,
+} from './room.actions.ts';
+import { countRoomMembers } from './room.queries.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody };
 const noContent = { 204: Type.Null(), ...errors };
@@ -60,7 +72,7 @@ export const registerChatRoutes = (app: App, ctx: AppContext): void => {
     { schema: { tags: ['rooms'], summary: 'The rooms and direct chats you are in, with unread and mention counts', params: InstanceParams, response: { 200: RoomList, ...errors } }, ...guarded },
     async (request) => {
       const { instance } = await accessInstance(ctx, actorOf(request), request.params.instanceId);
-      return { rooms: (await listMyRooms(ctx.database.db, actorOf(request).account.id, instance.id)).map(presentMyRoom) };
+      return { rooms: (await listRoomsOf(ctx, actorOf(request).account.id, instance.id)).map(presentMyRoom) };
     },
   );
 
@@ -69,7 +81,7 @@ export const registerChatRoutes = (app: App, ctx: AppContext): void => {
     { schema: { tags: ['rooms'], summary: 'Public rooms of the instance, joined or not', params: InstanceParams, response: { 200: RoomDirectory, ...errors } }, ...guarded },
     async (request) => {
       const { instance } = await accessInstance(ctx, actorOf(request), request.params.instanceId);
-      return { rooms: (await listPublicRooms(ctx.database.db, instance.id)).map((row) => presentRoom(row, row.member_count)) };
+      return { rooms: (await listRoomDirectory(ctx, instance.id)).map((row) => presentRoom(row, row.member_count)) };
     },
   );
 
@@ -195,7 +207,7 @@ export const registerChatRoutes = (app: App, ctx: AppContext): void => {
       const actor = actorOf(request);
       // Read the seq first: events after it may already be in the state below; applying them again is harmless.
       const seq = await currentSeq(ctx.database.db);
-      const all = await listMyRooms(ctx.database.db, actor.account.id);
+      const all = await listRoomsOf(ctx, actor.account.id);
       // Instances this session may still enter, checked once each (not once per room).
       const enterable = new Set<string>();
       for (const instanceId of new Set(all.map((row) => row.instance_id))) {

@@ -154,7 +154,14 @@ describeEachEngine('messages', (engine) => {
     assert.equal(edited.json().body, 'final');
     assert.ok(edited.json().editedAt);
     const edits = await w.t.ctx.database.db.selectFrom('message_edits').selectAll().where('message_id', '=', message.id).execute();
-    assert.deepEqual(edits.map((e) => e.body), ['first draft'], 'the edit history keeps the earlier text');
+    assert.equal(edits.length, 1);
+    assert.ok(!edits[0]?.body.includes('first draft'), 'the edit history is stored sealed');
+    const keys = await w.t.ctx.keyring.owner(roomId);
+    assert.deepEqual(
+      edits.map((e) => keys.open('message_edits.body', `${e.message_id}@${e.replaced_at}`, e.body)),
+      ['first draft'],
+      'the edit history keeps the earlier text',
+    );
 
     assert.equal((await w.t.as(grace, { method: 'DELETE', url: `/api/v1/rooms/${roomId}/messages/${message.id}` })).statusCode, 403);
     const deleted = await w.t.as(ada, { method: 'DELETE', url: `/api/v1/rooms/${roomId}/messages/${message.id}` });

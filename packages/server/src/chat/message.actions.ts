@@ -7,6 +7,8 @@ import type { Actor } from '../identity/index.ts';
 import { roleAtLeast } from '../instances/index.ts';
 import { presentMessage } from './chat.presenter.ts';
 import { resolveMentions } from './mentions.ts';
+import { openMessage, sealBody, sealEditedBody } from './message.seal.ts';
+import { searchWords } from './message.terms.ts';
 import {
   deleteReaction,
   findMessage,
@@ -16,12 +18,14 @@ import {
   listReactions,
   replaceMentions,
   replaceMessageBody,
+  replaceTerms,
   tombstoneMessage,
   type MessageRow,
 } from './message.queries.ts';
 import { accessRoom, type RoomAccess } from './room.access.ts';
 import { commitWithEvents, roomAudience } from './room.actions.ts';
 import { listRoomMemberNames, touchRoomLastMessage } from './room.queries.ts';
+import { openDisplayName } from '../identity/index.ts';
 
 const loadMessage = async (ctx: AppContext, roomId: string, messageId: string): Promise<MessageRow> => {
   const message = await findMessage(ctx.database.db, roomId, messageId);
@@ -31,16 +35,23 @@ const loadMessage = async (ctx: AppContext, roomId: string, messageId: string): 
 
 const withReactions = async (ctx: AppContext, row: MessageRow): Promise<Message> => presentMessage(row, await listReactions(ctx.database.db, [row.id]));
 
+/** The search terms of a body: each distinct word as the instance's keyed blind index. */
+const termsOf = (access: RoomAccess, body: string): string[] => searchWords(body).map((word) => access.instanceKeys.term(word));
+
+const memberNames = async (ctx: AppContext, roomId: string) =>
+  (await listRoomMemberNames(ctx.database.db, roomId)).map((m) => ({ account_id: m.account_id, display_name: openDisplayName(ctx.keyring, m.account_id, m.display_name) }));
+
 const NO_MENTIONS = { accountIds: [], here: false, all: false };
 
 /** Most messages mention nobody: without an @ there is no need to load the room's members. */
 const mentionsFor = async (ctx: AppContext, access: RoomAccess, body: string, authorId: string) =>
-  body.includes('@') ? resolveMentions(body, authorId, await listRoomMemberNames(ctx.database.db, access.room.id), (id) => ctx.presence.isOnline(id)) : NO_MENTIONS;
+  body.includes('@') ? resolveMentions(body, authorId, await memberNames(ctx, access.room.id), (id) => ctx.presence.isOnline(id)) : NO_MENTIONS;
 
 /** Posts a message. When this returns, the message is committed: it survives a crash of the process. */
 export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string): Promise<Message> => {
   const access = await accessRoom(ctx, actor, roomId, 'post');
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
+  const terms = termsOf(access, body);
   return commitWithEvents(ctx, async (trx, now) => {
     const row: MessageRow = {
       id: newId(now),
@@ -53,7 +64,8 @@ export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string,
       deleted_at: null,
       deleted_by: null,
     };
-    await insertMessage(trx, row);
+    await insertMessage(trx, { ...row, body: sealBody(access.keys, row.id, body) });
+    await replaceTerms(trx, row.id, row.room_id, terms, true);
     if (mentions.accountIds.length > 0) await replaceMentions(trx, row.id, row.room_id, mentions.accountIds);
     await touchRoomLastMessage(trx, row.room_id, now);
     const message = presentMessage(row, []);
@@ -67,9 +79,18 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
   if (existing.author_id !== actor.account.id) throw new AppError('NOT_MESSAGE_AUTHOR');
   if (existing.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
+  const terms = termsOf(access, body);
+  const keys = await ctx.keyring.owner(access.room.id, [existing.body]);
+  const previous = keys.open('messages.body', existing.id, existing.body);
   return commitWithEvents(ctx, async (trx, now) => {
     const mentionsJson = JSON.stringify(mentions);
-    await replaceMessageBody(trx, existing, body, mentionsJson, now);
+    await replaceMessageBody(trx, existing.id, {
+      previousBody: sealEditedBody(keys, existing.id, now, previous),
+      body: sealBody(keys, existing.id, body),
+      mentions: mentionsJson,
+      now,
+    });
+    await replaceTerms(trx, existing.id, existing.room_id, terms, false);
     await replaceMentions(trx, existing.id, existing.room_id, mentions.accountIds);
     const message = presentMessage({ ...existing, body, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
     return { result: message, events: [{ event: { type: 'message.updated', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
@@ -84,9 +105,9 @@ export const deleteMessage = async (ctx: AppContext, actor: Actor, roomId: strin
   const isModerator = access.member?.role === 'owner' || roleAtLeast(access.instanceRole, 'admin');
   if (!isAuthor && !isModerator) throw new AppError('FORBIDDEN', { message: 'Only the author, the room\'s owner or an admin can delete a message.' });
   if (access.room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
-  if (existing.deleted_at !== null) return presentMessage(existing, []);
+  if (existing.deleted_at !== null) return presentMessage({ ...existing, body: '' }, []);
   return commitWithEvents(ctx, async (trx, now) => {
-    await tombstoneMessage(trx, existing.id, actor.account.id, now);
+    await tombstoneMessage(trx, existing.id, { by: actor.account.id, now, emptyBody: sealBody(access.keys, existing.id, '') });
     const message = presentMessage({ ...existing, body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: actor.account.id }, []);
     return { result: message, events: [{ event: { type: 'message.deleted', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
   });
@@ -116,10 +137,12 @@ export const readHistory = async (ctx: AppContext, actor: Actor, roomId: string,
   const access = await accessRoom(ctx, actor, roomId, 'read');
   const page = await listMessages(ctx.database.db, access.room.id, { before: query.before, after: query.after, limit: query.limit ?? LIMITS.historyPageDefault });
   const reactions = await listReactions(ctx.database.db, page.rows.map((r) => r.id));
-  return { messages: page.rows.map((row) => presentMessage(row, reactions)), hasMore: page.hasMore };
+  const keys = await ctx.keyring.owner(access.room.id, page.rows.map((r) => r.body));
+  return { messages: page.rows.map((row) => presentMessage(openMessage(keys, row), reactions)), hasMore: page.hasMore };
 };
 
 export const readMessage = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string): Promise<Message> => {
   const access = await accessRoom(ctx, actor, roomId, 'read');
-  return withReactions(ctx, await loadMessage(ctx, access.room.id, messageId));
+  const row = await loadMessage(ctx, access.room.id, messageId);
+  return withReactions(ctx, openMessage(await ctx.keyring.owner(access.room.id, [row.body]), row));
 };

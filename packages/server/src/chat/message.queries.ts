@@ -15,15 +15,28 @@ export const insertMessage = async (db: Kysely<Schema>, row: MessageRow): Promis
 export const findMessage = (db: Kysely<Schema>, roomId: string, id: string): Promise<MessageRow | undefined> =>
   db.selectFrom('messages').selectAll().where('room_id', '=', roomId).where('id', '=', id).executeTakeFirst();
 
-export const replaceMessageBody = async (db: Kysely<Schema>, message: MessageRow, body: string, mentions: string, now: number): Promise<void> => {
-  await db.insertInto('message_edits').values({ message_id: message.id, body: message.body, replaced_at: now }).execute();
-  await db.updateTable('messages').set({ body, mentions, edited_at: now }).where('id', '=', message.id).execute();
+/** Keeps the previous body (already sealed for the edit history) and stores the new one (sealed). */
+export const replaceMessageBody = async (
+  db: Kysely<Schema>,
+  messageId: string,
+  change: { previousBody: string; body: string; mentions: string; now: number },
+): Promise<void> => {
+  await db.insertInto('message_edits').values({ message_id: messageId, body: change.previousBody, replaced_at: change.now }).execute();
+  await db.updateTable('messages').set({ body: change.body, mentions: change.mentions, edited_at: change.now }).where('id', '=', messageId).execute();
 };
 
-/** Leaves a tombstone: the row stays for ordering and threads; its words, edits, mentions and reactions go. */
-export const tombstoneMessage = async (db: Kysely<Schema>, id: string, by: string, now: number): Promise<void> => {
-  await db.updateTable('messages').set({ body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: by }).where('id', '=', id).execute();
+/**
+ * Leaves a tombstone: the row stays for ordering and threads (its body an empty text, sealed); its words,
+ * edits, search terms, mentions and reactions go.
+ */
+export const tombstoneMessage = async (db: Kysely<Schema>, id: string, change: { by: string; now: number; emptyBody: string }): Promise<void> => {
+  await db
+    .updateTable('messages')
+    .set({ body: change.emptyBody, mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: change.now, deleted_by: change.by })
+    .where('id', '=', id)
+    .execute();
   await db.deleteFrom('message_edits').where('message_id', '=', id).execute();
+  await db.deleteFrom('message_terms').where('message_id', '=', id).execute();
   await db.deleteFrom('message_mentions').where('message_id', '=', id).execute();
   await db.deleteFrom('reactions').where('message_id', '=', id).execute();
 };
@@ -33,6 +46,12 @@ export const replaceMentions = async (db: Kysely<Schema>, messageId: string, roo
   if (accountIds.length > 0) {
     await db.insertInto('message_mentions').values(accountIds.map((account_id) => ({ message_id: messageId, room_id: roomId, account_id }))).execute();
   }
+};
+
+/** Replaces a message's search terms (keyed blind indexes of its words). */
+export const replaceTerms = async (db: Kysely<Schema>, messageId: string, roomId: string, terms: string[], fresh: boolean): Promise<void> => {
+  if (!fresh) await db.deleteFrom('message_terms').where('message_id', '=', messageId).execute();
+  if (terms.length > 0) await db.insertInto('message_terms').values(terms.map((term) => ({ term, message_id: messageId, room_id: roomId }))).execute();
 };
 
 /** A page of a room's history, oldest first; one extra row tells whether more lie beyond. */

@@ -1,16 +1,23 @@
 import type { AppContext } from '../context.ts';
+import type { InstanceKeys, OwnerCipher } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 import type { Actor } from '../identity/index.ts';
 import { roleAtLeast, type MemberRole } from '../instances/index.ts';
 import { findRoomForActor, type RoomMemberRow, type RoomRow } from './room.queries.ts';
+import { openRoom } from './room.seal.ts';
 
 /** What the caller means to do: read content, post (and react, edit), or manage the room. */
 export type RoomNeed = 'read' | 'post' | 'manage';
 
 export interface RoomAccess {
+  /** The room, its name and topic opened. */
   room: RoomRow;
   member: RoomMemberRow | undefined;
   instanceRole: MemberRole;
+  /** The room's data key: its messages, edits and events. */
+  keys: OwnerCipher;
+  /** The instance's data and index keys: room names, topics, search terms. */
+  instanceKeys: InstanceKeys;
 }
 
 /**
@@ -32,7 +39,8 @@ export const accessRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
     if (!member) throw new AppError('NOT_ROOM_MEMBER');
     if (room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
   }
-  const access = { room, member, instanceRole };
+  const instanceKeys = await ctx.keyring.instance(room.instance_id);
+  const access: RoomAccess = { room: openRoom(instanceKeys, room), member, instanceRole, keys: await ctx.keyring.owner(room.id), instanceKeys };
   if (need === 'manage') assertCanManage(access);
   return access;
 };

@@ -8,6 +8,7 @@ import type { Actor } from '../identity/index.ts';
 import { accessInstance, findMembership } from '../instances/index.ts';
 import { publishCommitted, recordEvents, type Audience, type PendingEvent } from '../realtime/index.ts';
 import { presentRoom } from './chat.presenter.ts';
+import { openRoom, openRooms, sealRoomName, sealRoomTopic } from './room.seal.ts';
 import { findMessage } from './message.queries.ts';
 import { accessRoom, assertCanManage } from './room.access.ts';
 import {
@@ -16,12 +17,13 @@ import {
   findRoomByNameKey,
   insertRoom,
   insertRoomMember,
+  listMyRooms,
+  listPublicRooms,
   setReadMarker,
   updateRoomFields,
   type RoomRow,
 } from './room.queries.ts';
 
-export const roomNameKey = (name: string): string => name.trim().normalize('NFC').toLowerCase();
 
 /** The room's members hear about its messages; a public room's name and state concern the whole instance. */
 export const roomAudience = (room: RoomRow): Audience => ({ kind: 'room', roomId: room.id, instanceId: room.instance_id });
@@ -35,7 +37,7 @@ export const commitWithEvents = async <T>(ctx: AppContext, work: (trx: Kysely<Sc
   const { result, messages } = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now();
     const done = await work(trx, now);
-    return { result: done.result, messages: await recordEvents(trx, done.events, now) };
+    return { result: done.result, messages: await recordEvents(trx, ctx.keyring, done.events, now) };
   });
   await publishCommitted(ctx, messages);
   return result;
@@ -43,14 +45,17 @@ export const commitWithEvents = async <T>(ctx: AppContext, work: (trx: Kysely<Sc
 
 export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: string, input: CreateRoomRequest): Promise<Room> => {
   const { instance } = await accessInstance(ctx, actor, instanceId);
+  const instanceKeys = await ctx.keyring.instance(instance.id);
+  const roomId = newId(ctx.now());
+  const roomKey = await ctx.keyring.prepareRoom(instance.id, roomId, ctx.now());
   try {
     return await commitWithEvents(ctx, async (trx, now) => {
       const room: RoomRow = {
-        id: newId(now),
+        id: roomId,
         instance_id: instance.id,
         kind: 'room',
         name: input.name.trim(),
-        name_key: roomNameKey(input.name),
+        name_key: instanceKeys.roomNameKey(input.name),
         topic: (input.topic ?? '').trim(),
         privacy: input.privacy ?? 'public',
         archived_at: null,
@@ -59,7 +64,8 @@ export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: stri
         updated_at: now,
         last_message_at: null,
       };
-      await insertRoom(trx, room);
+      await insertRoom(trx, { ...room, name: sealRoomName(instanceKeys, room.id, room.name), topic: sealRoomTopic(instanceKeys, room.id, room.topic) });
+      await roomKey.save(trx);
       await insertRoomMember(trx, { room_id: room.id, account_id: actor.account.id, role: 'owner', joined_at: now, last_read_message_id: null });
       const presented = presentRoom(room, 1);
       return {
@@ -78,13 +84,19 @@ export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
   const { room } = access;
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED', { message: 'A direct chat has no name or topic to change.' });
   assertCanManage(access);
+  const keys = access.instanceKeys;
   const patch = {
-    ...(input.name !== undefined ? { name: input.name.trim(), name_key: roomNameKey(input.name) } : {}),
+    ...(input.name !== undefined ? { name: input.name.trim(), name_key: keys.roomNameKey(input.name) } : {}),
     ...(input.topic !== undefined ? { topic: input.topic.trim() } : {}),
+  };
+  const sealedPatch = {
+    ...patch,
+    ...(patch.name !== undefined ? { name: sealRoomName(keys, room.id, patch.name) } : {}),
+    ...(patch.topic !== undefined ? { topic: sealRoomTopic(keys, room.id, patch.topic) } : {}),
   };
   try {
     return await commitWithEvents(ctx, async (trx, now) => {
-      await updateRoomFields(trx, room.id, patch, now);
+      await updateRoomFields(trx, room.id, sealedPatch, now);
       const updated = await presentWithCount(trx, { ...room, ...patch, updated_at: now });
       return { result: updated, events: [{ event: { type: 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
     });
@@ -164,12 +176,15 @@ export const openDirectChat = async (ctx: AppContext, actor: Actor, instanceId: 
   if (!(await findMembership(ctx.database.db, instance.id, otherId))) throw new AppError('ACCOUNT_NOT_FOUND');
   const pair = [actor.account.id, otherId].sort();
   const nameKey = `direct:${pair.join(':')}`;
+  const instanceKeys = await ctx.keyring.instance(instance.id);
   const existing = await findRoomByNameKey(ctx.database.db, instance.id, nameKey);
-  if (existing) return { room: await presentWithCount(ctx.database.db, existing), created: false };
+  if (existing) return { room: await presentWithCount(ctx.database.db, openRoom(instanceKeys, existing)), created: false };
+  const roomId = newId(ctx.now());
+  const roomKey = await ctx.keyring.prepareRoom(instance.id, roomId, ctx.now());
   try {
     const room = await commitWithEvents(ctx, async (trx, now) => {
       const row: RoomRow = {
-        id: newId(now),
+        id: roomId,
         instance_id: instance.id,
         kind: 'direct',
         name: '',
@@ -182,7 +197,8 @@ export const openDirectChat = async (ctx: AppContext, actor: Actor, instanceId: 
         updated_at: now,
         last_message_at: null,
       };
-      await insertRoom(trx, row);
+      await insertRoom(trx, { ...row, name: sealRoomName(instanceKeys, row.id, ''), topic: sealRoomTopic(instanceKeys, row.id, '') });
+      await roomKey.save(trx);
       for (const accountId of pair) {
         await insertRoomMember(trx, { room_id: row.id, account_id: accountId, role: 'member', joined_at: now, last_read_message_id: null });
       }
@@ -194,7 +210,7 @@ export const openDirectChat = async (ctx: AppContext, actor: Actor, instanceId: 
     if (!isUniqueViolation(error)) throw error;
     const raced = await findRoomByNameKey(ctx.database.db, instance.id, nameKey);
     if (!raced) throw error;
-    return { room: await presentWithCount(ctx.database.db, raced), created: false };
+    return { room: await presentWithCount(ctx.database.db, openRoom(instanceKeys, raced)), created: false };
   }
 };
 
@@ -212,3 +228,9 @@ export const markRead = async (ctx: AppContext, actor: Actor, roomId: string, me
     };
   });
 };
+
+/** The rooms an account is in (optionally of one instance), names opened, sorted by name. */
+export const listRoomsOf = async (ctx: AppContext, accountId: string, instanceId?: string) => openRooms(ctx, await listMyRooms(ctx.database.db, accountId, instanceId));
+
+/** An instance's public rooms, names opened, sorted by name. */
+export const listRoomDirectory = async (ctx: AppContext, instanceId: string) => openRooms(ctx, await listPublicRooms(ctx.database.db, instanceId));

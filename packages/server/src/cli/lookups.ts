@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import { emailKeyOf, findAccountByEmailKey, type AccountRow } from '../identity/index.ts';
+import { findAccountByEmail, type AccountRow } from '../identity/index.ts';
 import { findInstanceBySlug, type InstanceRow } from '../instances/index.ts';
 import type { Services } from '../services.ts';
 
@@ -12,7 +12,7 @@ export const instanceBySlug = async (services: Services, slug: string): Promise<
 
 /** The account an operator named by email, or a clear error. */
 export const accountByEmail = async (services: Services, email: string): Promise<AccountRow> => {
-  const account = await findAccountByEmailKey(services.database.db, emailKeyOf(email));
+  const account = await findAccountByEmail(services, email);
   if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${email}.` });
   return account;
 };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
-import { createAccount, listAccounts, setAccountOperator } from '../identity/index.ts';
-import { changeRole, insertMembershipIfAbsent, listMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
+import { createAccount, listAccounts, openAccount, setAccountOperator } from '../identity/index.ts';
+import { changeRole, insertMembershipIfAbsent, listInstanceMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
 import { accountByEmail, instanceBySlug } from './lookups.ts';
 import { readNewPassword } from './password-input.ts';
 import { runCommand, withServices } from './run.ts';
@@ -51,11 +51,12 @@ export const registerUserCommand = (program: Command): void => {
           const rows: Array<Record<string, string>> = [];
           if (options.instance !== undefined) {
             const instance = await instanceBySlug(services, options.instance);
-            for (const m of await listMembers(services.database.db, instance.id)) {
+            for (const m of await listInstanceMembers(services, instance.id)) {
               rows.push({ id: m.account_id, email: m.email, name: m.display_name, role: m.role });
             }
           } else {
-            for (const a of await listAccounts(services.database.db)) {
+            for (const sealed of await listAccounts(services.database.db)) {
+              const a = openAccount(services.keyring, sealed);
               const memberships = await listMembershipsOfAccount(services.database.db, a.id);
               rows.push({
                 id: a.id,

@@ -17,6 +17,8 @@ export interface Config {
   secureCookies: boolean;
   dataDir: string;
   keysDir: string;
+  /** CONCLAVE_MASTER_KEY (base64 of 32 bytes) when the master key comes from the environment, not keys/master.key. */
+  masterKeyEnv: string | undefined;
   databaseUrl: string | undefined;
   logLevel: LogLevel;
   trustProxy: boolean | number | string[];
@@ -47,7 +49,8 @@ export const CONFIG_VARIABLES = [
   { name: 'HOST', default: '0.0.0.0', meaning: 'Address to bind.' },
   { name: 'PUBLIC_URL', default: 'http://localhost:$PORT', meaning: 'The URL people use to reach Conclave; https makes cookies Secure.' },
   { name: 'CONCLAVE_DATA_DIR', default: './data', meaning: 'Where the embedded SQLite database lives.' },
-  { name: 'CONCLAVE_KEYS_DIR', default: './keys', meaning: 'Where secrets live (password pepper, later master and audit keys). Keep it outside the data directory and out of database backups.' },
+  { name: 'CONCLAVE_KEYS_DIR', default: './keys', meaning: 'Where secrets live (password pepper, master key; later the audit key). Keep it outside the data directory and out of database backups.' },
+  { name: 'CONCLAVE_MASTER_KEY', default: '(unset: keys/master.key)', meaning: 'The master key as base64 of 32 bytes (from a secrets manager), instead of master.key in the keys directory.' },
   { name: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to run on PostgreSQL instead of SQLite.' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'TRUST_PROXY', default: 'false', meaning: 'true, a hop count, or comma-separated proxy addresses whose X-Forwarded-For is believed.' },
@@ -144,6 +147,11 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     problems.push('CONCLAVE_KEYS_DIR is the same directory as CONCLAVE_DATA_DIR. Keys must live apart from the data they protect; point CONCLAVE_KEYS_DIR elsewhere.');
   }
 
+  const masterKeyEnv = read('CONCLAVE_MASTER_KEY');
+  if (masterKeyEnv !== undefined && Buffer.from(masterKeyEnv, 'base64').length !== 32) {
+    problems.push('CONCLAVE_MASTER_KEY is not the base64 of 32 bytes. Generate one with: openssl rand -base64 32 (or unset it to use master.key in the keys directory).');
+  }
+
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined) {
     try {
@@ -197,6 +205,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     secureCookies: publicUrl.protocol === 'https:',
     dataDir,
     keysDir,
+    masterKeyEnv,
     databaseUrl,
     logLevel: logLevel ?? 'info',
     trustProxy,

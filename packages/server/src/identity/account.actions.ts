@@ -3,8 +3,10 @@ import type { AppContext } from '../context.ts';
 import { newId } from '../crypto/index.ts';
 import { isUniqueViolation, type Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
+import { openAccount, sealAccount } from './account.seal.ts';
 import {
   findAccountByEmailKey,
+  findAccountById,
   insertAccount,
   updateAccountCredentials,
   updateAccountPasswordHash,
@@ -14,8 +16,24 @@ import { findPasswordProblem, type PasswordContext } from './password.policy.ts'
 import { publishRevocation, startSession, type Actor } from './session.actions.ts';
 import type { SessionRow } from './session.queries.ts';
 
-/** The lookup form of an email address: trimmed, NFC, lower case. */
-export const emailKeyOf = (email: string): string => email.trim().normalize('NFC').toLowerCase();
+/** The lookup key of an email address: a keyed blind index of its trimmed, NFC, lower-case form. */
+export const emailKeyOf = (ctx: AppContext, email: string): string => ctx.keyring.emailIndex(email);
+
+/** The account with this email, opened; undefined when none has it. */
+export const findAccountByEmail = async (ctx: AppContext, email: string, db: Kysely<Schema> = ctx.database.db): Promise<AccountRow | undefined> => {
+  const row = await findAccountByEmailKey(db, emailKeyOf(ctx, email));
+  return row && openAccount(ctx.keyring, row);
+};
+
+export const findAccount = async (ctx: AppContext, id: string): Promise<AccountRow | undefined> => {
+  const row = await findAccountById(ctx.database.db, id);
+  return row && openAccount(ctx.keyring, row);
+};
+
+/** Stores a prepared account, sealed. */
+export const saveNewAccount = async (ctx: AppContext, db: Kysely<Schema>, row: AccountRow): Promise<void> => {
+  await insertAccount(db, sealAccount(ctx.keyring, row));
+};
 
 export const assertPasswordAcceptable = (ctx: AppContext, password: string, context: PasswordContext): void => {
   const problem = findPasswordProblem(password, ctx.blocklist, context);
@@ -37,7 +55,7 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
   return {
     id: newId(now),
     email: input.email.trim(),
-    email_key: emailKeyOf(input.email),
+    email_key: emailKeyOf(ctx, input.email),
     display_name: input.displayName.trim(),
     password_hash: passwordHash,
     is_operator: input.isOperator ? 1 : 0,
@@ -51,7 +69,7 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
 export const createAccount = async (ctx: AppContext, input: NewAccount, db: Kysely<Schema> = ctx.database.db): Promise<AccountRow> => {
   const row = await prepareAccount(ctx, input);
   try {
-    await insertAccount(db, row);
+    await saveNewAccount(ctx, db, row);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN');
     throw error;
@@ -64,7 +82,7 @@ export const createAccount = async (ctx: AppContext, input: NewAccount, db: Kyse
  * wrong password in body, status and time. A hash made with weaker parameters than configured is replaced.
  */
 export const authenticate = async (ctx: AppContext, email: string, password: string): Promise<AccountRow> => {
-  const account = await findAccountByEmailKey(ctx.database.db, emailKeyOf(email));
+  const account = await findAccountByEmail(ctx, email);
   if (!account) {
     await ctx.hasher.verifyDummy(password);
     throw new AppError('INVALID_CREDENTIALS');

@@ -18,7 +18,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody 
 /** Log in, log out, who am I, change password. */
 export const registerIdentityRoutes = (app: App, ctx: AppContext, listMemberships: MembershipLister): void => {
   const authGuard = createAuthGuard(ctx);
-  const accountLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey(emailKeyOf));
+  const accountLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey((email) => emailKeyOf(ctx, email)));
   // Guessing the current password through a stolen session is limited per account too.
   const actorLimit = perAccountLimit(app, ctx.config.authRateLimitPerAccount, (request) => `id:${request.actor?.account.id ?? '-'}`);
 

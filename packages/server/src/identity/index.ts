@@ -4,11 +4,15 @@ export {
   changePassword,
   createAccount,
   emailKeyOf,
+  findAccount,
+  findAccountByEmail,
+  saveNewAccount,
   passwordMatches,
   prepareAccount,
   type NewAccount,
 } from './account.actions.ts';
 export { iso, presentAccount, presentSession } from './account.presenter.ts';
+export { openAccount, openDisplayName, openEmail } from './account.seal.ts';
 export {
   countAccounts,
   findAccountByEmailKey,

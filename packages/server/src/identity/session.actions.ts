@@ -4,6 +4,7 @@ import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.
 import type { Schema } from '../db/index.ts';
 import type { RevokeScope } from '../realtime/index.ts';
 import { updateAccountNotBefore, type AccountRow } from './account.queries.ts';
+import { openAccount } from './account.seal.ts';
 import { updateServerState } from './server-state.queries.ts';
 import { deleteSession, findSessionByTokenHash, insertSession, touchSession, type SessionRow } from './session.queries.ts';
 
@@ -51,10 +52,11 @@ export const resolveSession = async (
   if (!token.startsWith(TOKEN_PREFIX.session) || token.length > 200) return undefined;
   const found = await findSessionByTokenHash(ctx.database.db, hashToken(token));
   if (!found) return undefined;
-  const { session, account, globalNotBefore } = found;
+  const { session, globalNotBefore } = found;
   const now = ctx.now();
   if (session.expires_at <= now || session.idle_expires_at <= now) return undefined;
-  if (session.created_at < Math.max(account.not_before, globalNotBefore)) return undefined;
+  if (session.created_at < Math.max(found.account.not_before, globalNotBefore)) return undefined;
+  const account = openAccount(ctx.keyring, found.account);
   if (now - session.last_seen_at >= SESSION_TOUCH_INTERVAL_MS) {
     const idleExpiresAt = Math.min(now + ctx.config.sessionIdleTtlMs, session.expires_at);
     await touchSession(ctx.database.db, session.id, now, idleExpiresAt);

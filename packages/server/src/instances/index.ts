@@ -6,6 +6,7 @@ export {
   createInstance,
   isSetupRequired,
   issueSetupToken,
+  listInstanceMembers,
   signUp,
 } from './instance.actions.ts';
 export { presentInstance } from './instance.presenter.ts';
@@ -13,7 +14,6 @@ export {
   findInstanceBySlug,
   findMembership,
   insertMembershipIfAbsent,
-  listMembers,
   listMembershipsOfAccount,
   type InstanceRow,
   type MemberRole,

@@ -6,12 +6,14 @@ import { AppError } from '../errors.ts';
 import {
   assertPasswordAcceptable,
   emailKeyOf,
-  findAccountByEmailKey,
+  findAccountByEmail,
   findServerState,
-  insertAccount,
+  openDisplayName,
+  openEmail,
   passwordMatches,
   prepareAccount,
   publishRevocation,
+  saveNewAccount,
   updateServerState,
   type AccountRow,
   type Actor,
@@ -26,11 +28,13 @@ import {
   insertInstance,
   insertInvite,
   insertMembershipIfAbsent,
+  listMembers,
   markSetupCompleted,
   updateInstanceFields,
   updateMembershipRole,
   type InstanceRow,
   type InviteRow,
+  type MemberListing,
   type MemberRole,
 } from './instance.queries.ts';
 
@@ -73,11 +77,13 @@ export const createFirstInstance = async (ctx: AppContext, input: FirstInstanceI
   const account = await prepareAccount(ctx, { ...input.owner, isOperator: true });
   const now = ctx.now();
   const instance = newInstanceRow({ ...input.instance, signupMode: 'invite' }, now);
+  const keys = await ctx.keyring.prepareInstance(instance.id, now);
   await ctx.database.db.transaction().execute(async (trx) => {
     if (!(await markSetupCompleted(trx, now))) throw new AppError('SETUP_ALREADY_DONE');
     await insertInstance(trx, instance);
+    await keys.save(trx);
     try {
-      await insertAccount(trx, account);
+      await saveNewAccount(ctx, trx, account);
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN');
       throw error;
@@ -117,7 +123,7 @@ const findUsableInvite = async (ctx: AppContext, token: string, instance: Instan
 export const signUp = async (ctx: AppContext, input: SignupRequest): Promise<void> => {
   const instance = await findInstanceBySlug(ctx.database.db, input.instance);
   if (!instance) throw new AppError('INSTANCE_NOT_FOUND');
-  const emailKey = emailKeyOf(input.email);
+  const emailKey = emailKeyOf(ctx, input.email);
   const invite = input.inviteToken === undefined ? undefined : await findUsableInvite(ctx, input.inviteToken, instance, emailKey);
   if (!invite && instance.signup_mode !== 'open') throw new AppError('SIGNUP_INVITE_REQUIRED');
   assertPasswordAcceptable(ctx, input.password, { email: input.email, displayName: input.displayName });
@@ -126,13 +132,13 @@ export const signUp = async (ctx: AppContext, input: SignupRequest): Promise<voi
   const join = async (account: AccountRow, insertIt: boolean): Promise<void> => {
     await ctx.database.db.transaction().execute(async (trx) => {
       const now = ctx.now();
-      if (insertIt) await insertAccount(trx, account);
+      if (insertIt) await saveNewAccount(ctx, trx, account);
       if (invite && !(await consumeInvite(trx, invite.id, account.id, now))) throw new AppError('INVITE_INVALID');
       await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: account.id, role, created_at: now });
     });
   };
 
-  const existing = await findAccountByEmailKey(ctx.database.db, emailKey);
+  const existing = await findAccountByEmail(ctx, input.email);
   if (existing) {
     if (await passwordMatches(ctx, existing, input.password)) await join(existing, false);
     return;
@@ -150,9 +156,11 @@ export const createInstance = async (ctx: AppContext, actor: Actor, input: Creat
   if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only the server operator can create instances.' });
   const now = ctx.now();
   const instance = newInstanceRow(input, now);
+  const keys = await ctx.keyring.prepareInstance(instance.id, now);
   try {
     await ctx.database.db.transaction().execute(async (trx) => {
       await insertInstance(trx, instance);
+      await keys.save(trx);
       await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: actor.account.id, role: 'owner', created_at: now });
     });
   } catch (error) {
@@ -208,7 +216,7 @@ export const createInvite = async (
     id: newId(now),
     instance_id: instance.id,
     token_hash: hashToken(token),
-    email_key: input.email === undefined ? null : emailKeyOf(input.email),
+    email_key: input.email === undefined ? null : emailKeyOf(ctx, input.email),
     role: input.role ?? 'member',
     created_by: actor.account.id,
     created_at: now,
@@ -232,3 +240,11 @@ export const revokeInstanceSessions = async (ctx: AppContext, actor: Actor, inst
   const { instance } = await accessInstance(ctx, actor, instanceId, 'admin');
   return bumpInstanceEpoch(ctx, instance.id);
 };
+
+/** An instance's members with their names and emails opened. */
+export const listInstanceMembers = async (ctx: AppContext, instanceId: string): Promise<MemberListing[]> =>
+  (await listMembers(ctx.database.db, instanceId)).map((row) => ({
+    ...row,
+    email: openEmail(ctx.keyring, row.account_id, row.email),
+    display_name: openDisplayName(ctx.keyring, row.account_id, row.display_name),
+  }));

@@ -28,13 +28,13 @@ import {
   createInstance,
   createInvite,
   isSetupRequired,
+  listInstanceMembers,
   revokeInstanceSessions,
   setMemberRole,
   signUp,
   updateInstance,
 } from './instance.actions.ts';
 import { presentInstance, presentMember } from './instance.presenter.ts';
-import { listMembers } from './instance.queries.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody };
 
@@ -88,7 +88,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
         response: { 202: SignupResponse, ...errors },
       },
       config: ipLimit,
-      preHandler: [perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey(emailKeyOf))],
+      preHandler: [perAccountLimit(app, ctx.config.authRateLimitPerAccount, bodyEmailKey((email) => emailKeyOf(ctx, email)))],
     },
     async (request, reply) => {
       await signUp(ctx, request.body);
@@ -123,7 +123,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
     async (request) => {
       const access = await accessInstance(ctx, actorOf(request), request.params.instanceId);
       const withEmail = roleAtLeast(access.role, 'admin');
-      return { members: (await listMembers(ctx.database.db, access.instance.id)).map((row) => presentMember(row, { withEmail })) };
+      return { members: (await listInstanceMembers(ctx, access.instance.id)).map((row) => presentMember(row, { withEmail })) };
     },
   );
 

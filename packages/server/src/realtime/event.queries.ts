@@ -3,12 +3,16 @@ import type { Schema } from '../db/index.ts';
 
 export interface EventRow {
   seq: number;
+  id: string;
+  audience: 'room' | 'instance' | 'account';
+  room_id: string | null;
+  instance_id: string | null;
   payload: string;
 }
 
 export const insertEvent = async (
   db: Kysely<Schema>,
-  row: { instance_id: string | null; room_id: string | null; account_id: string | null; audience: 'room' | 'instance' | 'account'; payload: string; created_at: number },
+  row: { id: string; instance_id: string | null; room_id: string | null; account_id: string | null; audience: 'room' | 'instance' | 'account'; payload: string; created_at: number },
 ): Promise<number> => {
   const inserted = await db.insertInto('events').values(row).returning('seq').executeTakeFirstOrThrow();
   return Number(inserted.seq);
@@ -30,7 +34,7 @@ export const findSeqBounds = async (db: Kysely<Schema>): Promise<{ min: number |
 export const listEventsSince = (db: Kysely<Schema>, since: number, accountId: string, instanceIds: string[], limit: number): Promise<EventRow[]> =>
   db
     .selectFrom('events')
-    .select(['seq', 'payload'])
+    .select(['seq', 'id', 'audience', 'room_id', 'instance_id', 'payload'])
     .where('seq', '>', since)
     .where((eb) => {
       const addressed = eb.and([eb('account_id', '=', accountId), eb.or([eb('instance_id', 'is', null), ...(instanceIds.length > 0 ? [eb('instance_id', 'in', instanceIds)] : [])])]);

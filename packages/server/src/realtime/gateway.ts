@@ -4,6 +4,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { resolveSession } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
+import { openEventPayloads } from './event.actions.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
 import { findStreamSubscriptions } from './stream.queries.ts';
 
@@ -265,7 +266,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       if (tooOld || rows.length > RESUME_MAX_EVENTS) {
         sendControl(connection, { type: 'resync', reason: 'Too much was missed: take a fresh snapshot.' });
       } else {
-        for (const row of rows) connection.socket.send(`${row.payload.slice(0, -1)},"seq":${row.seq}}`);
+        for (const row of await openEventPayloads(ctx, rows)) connection.socket.send(`${row.payload.slice(0, -1)},"seq":${row.seq}}`);
         replayedTo = Math.max(since, rows.at(-1)?.seq ?? since);
         resumed = true;
       }

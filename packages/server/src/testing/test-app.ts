@@ -111,6 +111,9 @@ export const createTestApp = async (engine: Engine, envOverrides: Record<string,
   const pepper = await readKey(config.keysDir, 'pepper');
   recordSecret(pepper?.toString('base64'));
   recordSecret(pepper?.toString('hex'));
+  const master = await readKey(config.keysDir, 'master');
+  recordSecret(master?.toString('base64'));
+  recordSecret(master?.toString('hex'));
   const app = await buildApp(ctx);
   await app.ready();
 

@@ -1,0 +1,11 @@
+import type { OwnerCipher } from '../crypto/index.ts';
+import type { MessageRow } from './message.queries.ts';
+
+/** A message body is sealed under its room's data key, bound to the message id. */
+export const sealBody = (cipher: OwnerCipher, messageId: string, body: string): string => cipher.seal('messages.body', messageId, body);
+
+/** An earlier version of a body (edit history), bound to the message and the moment it was replaced. */
+export const sealEditedBody = (cipher: OwnerCipher, messageId: string, replacedAt: number, body: string): string =>
+  cipher.seal('message_edits.body', `${messageId}@${replacedAt}`, body);
+
+export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({ ...row, body: cipher.open('messages.body', row.id, row.body) });
