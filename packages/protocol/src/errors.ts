@@ -55,8 +55,13 @@ export const ERROR_CATALOG = {
   ACCOUNT_NOT_FOUND: { status: 404, message: 'No such person in this instance.' },
   MESSAGE_RATE_LIMITED: { status: 429, message: 'You are posting too fast in this room; wait a moment.' },
 
+  // Search
+  SEARCH_QUERY_EMPTY: { status: 400, message: 'Search for at least one word (letters or digits).' },
+  SEARCH_TOO_MANY_WORDS: { status: 400, message: 'Search for at most 16 words at once.' },
+
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  CONTENT_INTEGRITY_FAILED: { status: 500, message: 'Stored content failed its integrity check and was not shown; the operator can find which record in the server log.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

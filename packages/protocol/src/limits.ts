@@ -18,4 +18,8 @@ export const LIMITS = {
   historyPageMax: 100,
   historyPageDefault: 50,
   streamFrameMaxBytes: 16 * 1024,
+  searchQueryMaxLength: 500,
+  searchMaxWords: 16,
+  searchPageMax: 50,
+  searchPageDefault: 20,
 } as const;

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { LIMITS } from '../limits.ts';
-import { Id, MULTI_LINE_PATTERN, SingleLine, Timestamp } from './common.ts';
+import { Id, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, SingleLine, Timestamp } from './common.ts';
 
 export const RoomName = SingleLine({ minLength: 1, maxLength: LIMITS.roomNameMaxLength, description: 'Unique in the instance, ignoring case.' });
 export const RoomTopic = SingleLine({ maxLength: LIMITS.roomTopicMaxLength });
@@ -109,3 +109,26 @@ export const Snapshot = Type.Object({
   messages: Type.Record(Type.String(), HistoryPage, { description: 'The latest messages of each room, by room id.' }),
 });
 export type Snapshot = Static<typeof Snapshot>;
+
+export const SearchQuery = Type.Object(
+  {
+    q: Type.String({ pattern: SINGLE_LINE_PATTERN, minLength: 1, maxLength: LIMITS.searchQueryMaxLength, description: 'Words that must all appear (case, accents and punctuation ignored).' }),
+    instanceId: Type.Optional(Id),
+    roomId: Type.Optional(Id),
+    before: Type.Optional(Id),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.searchPageMax })),
+  },
+  { additionalProperties: false },
+);
+export type SearchQuery = Static<typeof SearchQuery>;
+
+export const SearchHit = Type.Object({
+  message: Message,
+  room: Type.Object({ id: Id, instanceId: Id, kind: Type.Union([Type.Literal('room'), Type.Literal('direct')]), name: Type.String() }),
+});
+export type SearchHit = Static<typeof SearchHit>;
+
+export const SearchResults = Type.Object({
+  results: Type.Array(SearchHit, { description: 'Newest first.' }),
+  hasMore: Type.Boolean({ description: 'Older matches remain: ask again with before = the last message id.' }),
+});

@@ -1,2 +1,4 @@
 export { accessRoom, assertCanManage, type RoomAccess, type RoomNeed } from './room.access.ts';
 export { registerChatRoutes } from './chat.routes.ts';
+export { registerSearchRoutes } from './search.routes.ts';
+export { sealChatInClear } from './chat.upgrade.ts';
