@@ -95,3 +95,31 @@ export const deleteReaction = async (db: Kysely<Schema>, row: ReactionRow): Prom
     .executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
 };
+
+export const findMessagesInClear = (db: Kysely<Schema>, limit: number): Promise<MessageRow[]> =>
+  db.selectFrom('messages').selectAll().where('body', 'not like', 'cv1.%').limit(limit).execute();
+
+export const resealMessage = async (db: Kysely<Schema>, before: MessageRow, body: string): Promise<boolean> => {
+  const result = await db.updateTable('messages').set({ body }).where('id', '=', before.id).where('body', '=', before.body).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+};
+
+export interface EditRow {
+  message_id: string;
+  room_id: string;
+  body: string;
+  replaced_at: number;
+}
+
+export const findEditsInClear = (db: Kysely<Schema>, limit: number): Promise<EditRow[]> =>
+  db
+    .selectFrom('message_edits as e')
+    .innerJoin('messages as m', 'm.id', 'e.message_id')
+    .select(['e.message_id', 'm.room_id', 'e.body', 'e.replaced_at'])
+    .where('e.body', 'not like', 'cv1.%')
+    .limit(limit)
+    .execute();
+
+export const resealEdit = async (db: Kysely<Schema>, before: EditRow, body: string): Promise<void> => {
+  await db.updateTable('message_edits').set({ body }).where('message_id', '=', before.message_id).where('replaced_at', '=', before.replaced_at).where('body', '=', before.body).execute();
+};

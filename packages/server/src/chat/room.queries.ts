@@ -145,3 +145,19 @@ export const listPublicRooms = async (db: Kysely<Schema>, instanceId: string): P
     .execute();
   return rows.map((row) => ({ ...row, member_count: Number(row.member_count ?? 0) }));
 };
+
+/** Rooms made before encryption at rest: no data key yet. */
+export const findRoomsWithoutKeys = (db: Kysely<Schema>, limit: number): Promise<RoomRow[]> =>
+  db
+    .selectFrom('rooms')
+    .selectAll()
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('data_keys').select('owner_id').whereRef('data_keys.owner_id', '=', 'rooms.id'))))
+    .limit(limit)
+    .execute();
+
+export const findRoomsInClear = (db: Kysely<Schema>, limit: number): Promise<RoomRow[]> =>
+  db.selectFrom('rooms').selectAll().where('name', 'not like', 'cv1.%').limit(limit).execute();
+
+export const resealRoom = async (db: Kysely<Schema>, before: RoomRow, after: Pick<RoomRow, 'name' | 'topic' | 'name_key'>): Promise<void> => {
+  await db.updateTable('rooms').set(after).where('id', '=', before.id).where('name', '=', before.name).execute();
+};

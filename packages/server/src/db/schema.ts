@@ -68,6 +68,8 @@ export interface ServerStateTable {
   pepper_id: string | null;
   /** Fingerprint of the master key that wraps the root keys (never the key). */
   master_key_id: string | null;
+  /** When the values stored in clear before encryption existed were sealed (null: not yet). */
+  plaintext_sealed_at: number | null;
 }
 
 export interface RoomsTable {

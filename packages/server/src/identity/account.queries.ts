@@ -44,3 +44,12 @@ export const countAccounts = async (db: Kysely<Schema>): Promise<number> => {
   const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
   return Number(row.count);
 };
+
+/** Accounts whose email is still stored in clear (from before encryption at rest). */
+export const findAccountsInClear = (db: Kysely<Schema>, limit: number): Promise<AccountRow[]> =>
+  db.selectFrom('accounts').selectAll().where('email', 'not like', 'cv1.%').limit(limit).execute();
+
+/** Replaces the clear fields, only if they are still the ones read (another node may have sealed them). */
+export const resealAccount = async (db: Kysely<Schema>, before: AccountRow, after: Pick<AccountRow, 'email' | 'email_key' | 'display_name'>): Promise<void> => {
+  await db.updateTable('accounts').set(after).where('id', '=', before.id).where('email', '=', before.email).execute();
+};

@@ -3,11 +3,13 @@ import type { Kysely, Migration } from 'kysely';
 /**
  * Encryption at rest: the key tables, the search index of blind word terms, the master key's fingerprint,
  * and an id on events for their sealed payloads. Values already stored in clear are sealed at start-up by
- * the keyring (see crypto/plaintext-upgrade.ts): a migration has no keys.
+ * the start-up step in upgrade/: a migration has no keys.
  */
 export const encryption: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('server_state').addColumn('master_key_id', 'text').execute();
+    // Set once every value stored in clear before this migration has been sealed (crypto needs keys: start-up does it).
+    await db.schema.alterTable('server_state').addColumn('plaintext_sealed_at', 'bigint').execute();
 
     await db.schema
       .createTable('root_keys')
