@@ -1,49 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { startServer } from '../testing/server-process.ts';
 import { describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
 import { testDatabaseUrl } from '../testing/test-env.ts';
 import { buildProgram } from './program.ts';
 import type { Command } from 'commander';
-
-const BIN = fileURLToPath(new URL('../../bin/conclave.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const runCli = (args: string[], env: Record<string, string>, input?: string): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-
-/** DATABASE_URL for the test database with its search_path set to one schema. */
-const databaseUrlFor = (schema: string): string => {
-  const url = new URL(testDatabaseUrl());
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
-};
 
 const allCommands = (command: Command): Command[] => [command, ...command.commands.flatMap(allCommands)];
 
@@ -160,6 +128,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     const doctor = await runCli(['doctor'], env);
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
     assert.match(doctor.stdout, /ok +pepper/);
+    assert.match(doctor.stdout, /ok +master/);
     assert.doesNotMatch(doctor.stdout, /^(warn|fail)/m);
     recordSecret(ownerPassword);
   });

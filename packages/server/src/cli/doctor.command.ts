@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { KEY_NAMES, inspectKeyFile, isInside, keyFingerprint, keyPath, readKey } from '../crypto/index.ts';
+import { KEY_NAMES, inspectKeyFile, isInside, keyFingerprint, keyPath, readKey, readMasterKey, scanStorage } from '../crypto/index.ts';
 import { openDatabase, pendingMigrations, SQLITE_FILE } from '../db/index.ts';
 import { findServerState } from '../identity/index.ts';
 import { EXIT } from './exit-codes.ts';
@@ -29,6 +29,7 @@ const checkKeys = async (config: Config): Promise<Finding[]> => {
     findings.push({ level: 'warn', check: 'keys', message: `${config.keysDir} is open to other users (mode ${dirMode.toString(8)}); run chmod 700 ${config.keysDir}.` });
   }
   for (const name of KEY_NAMES) {
+    if (name === 'master' && config.masterKeyEnv !== undefined) continue;
     for (const message of await inspectKeyFile(config.keysDir, name, config.dataDir)) {
       if (!message.includes('inside the data directory')) findings.push({ level: 'warn', check: 'keys', message });
     }
@@ -37,7 +38,16 @@ const checkKeys = async (config: Config): Promise<Finding[]> => {
   return findings;
 };
 
-const checkDatabase = async (config: Config): Promise<Finding[]> => {
+const checkMasterKey = async (config: Config, recorded: string | null): Promise<Finding> => {
+  if (recorded === null) return { level: 'ok', check: 'master', message: 'No master key recorded yet; the first start makes one.' };
+  const where = config.masterKeyEnv !== undefined ? 'CONCLAVE_MASTER_KEY' : keyPath(config.keysDir, 'master');
+  const master = await readMasterKey({ keysDir: config.keysDir, fromEnv: config.masterKeyEnv }, { create: false });
+  if (!master) return { level: 'fail', check: 'master', message: `${where} is missing but the database's keys are wrapped by a master key; restore the keys directory from backup.` };
+  if (master.id !== recorded) return { level: 'fail', check: 'master', message: `${where} is not the master key this database's keys are wrapped with.` };
+  return { level: 'ok', check: 'master', message: `The master key (${where}) matches the database.` };
+};
+
+const checkDatabase = async (config: Config, scan: boolean): Promise<Finding[]> => {
   if (!config.databaseUrl && !existsSync(join(config.dataDir, SQLITE_FILE))) {
     return [{ level: 'warn', check: 'database', message: `No database yet at ${join(config.dataDir, SQLITE_FILE)}; the first start creates it.` }];
   }
@@ -65,6 +75,8 @@ const checkDatabase = async (config: Config): Promise<Finding[]> => {
       else if (keyFingerprint(pepper, 'pepper') !== state.pepper_id) findings.push({ level: 'fail', check: 'pepper', message: `${keyPath(config.keysDir, 'pepper')} is not the pepper this database was set up with.` });
       else findings.push({ level: 'ok', check: 'pepper', message: 'The password pepper matches the database.' });
     }
+    findings.push(await checkMasterKey(config, state.master_key_id));
+    if (scan) findings.push(...(await scanStorage(database.db, database.engine)).map((f) => ({ level: f.level, check: 'scan', message: f.message })));
     findings.push(
       state.setup_completed_at === null
         ? { level: 'warn', check: 'setup', message: 'Setup is not done: start the server and use the printed token, or run conclave setup.' }
@@ -77,7 +89,7 @@ const checkDatabase = async (config: Config): Promise<Finding[]> => {
 };
 
 /** Every check doctor makes, in order; exported for tests. */
-export const diagnose = async (env: Record<string, string | undefined>): Promise<Finding[]> => {
+export const diagnose = async (env: Record<string, string | undefined>, options: { scan?: boolean } = {}): Promise<Finding[]> => {
   let config: Config;
   try {
     config = loadConfig(env);
@@ -87,7 +99,7 @@ export const diagnose = async (env: Record<string, string | undefined>): Promise
   }
   const findings: Finding[] = [{ level: 'ok', check: 'config', message: `Configuration is valid (public URL ${config.publicUrl.origin}).` }];
   findings.push(...(await checkKeys(config)));
-  findings.push(...(await checkDatabase(config)));
+  findings.push(...(await checkDatabase(config, options.scan ?? false)));
   if (config.publicUrl.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(config.publicUrl.hostname)) {
     findings.push({ level: 'warn', check: 'transport', message: `PUBLIC_URL ${config.publicUrl.origin} is not https: cookies and passwords would cross the network in clear. Put Conclave behind TLS.` });
   }
@@ -100,9 +112,10 @@ export const registerDoctorCommand = (program: Command): void => {
     .description('Check configuration, keys and database; exit 1 on a failure (or, with --strict, a warning)')
     .option('--json', 'print findings as JSON lines', false)
     .option('--strict', 'treat warnings as failures', false)
-    .action((options: { json: boolean; strict: boolean }) =>
+    .option('--scan', 'also read every table and column: values in clear where ciphertext belongs, tables and columns the schema does not know, legacy password hashes', false)
+    .action((options: { json: boolean; strict: boolean; scan: boolean }) =>
       runCommand(async () => {
-        const findings = await diagnose(process.env);
+        const findings = await diagnose(process.env, { scan: options.scan });
         for (const f of findings) console.log(options.json ? JSON.stringify(f) : `${f.level.padEnd(4)}  ${f.check.padEnd(10)}  ${f.message}`);
         const failed = findings.some((f) => f.level === 'fail' || (options.strict && f.level === 'warn'));
         return failed ? EXIT.failure : EXIT.ok;

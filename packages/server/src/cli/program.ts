@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { API_VERSION } from '../app.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
+import { registerInstanceCommand } from './instance.command.ts';
+import { registerKeysCommand } from './keys.command.ts';
 import { registerMigrateCommand } from './migrate.command.ts';
 import { registerServeCommand } from './serve.command.ts';
 import { registerSessionsCommand } from './sessions.command.ts';
@@ -19,6 +21,8 @@ export const buildProgram = (): Command => {
   registerSetupCommand(program);
   registerUserCommand(program);
   registerSessionsCommand(program);
+  registerInstanceCommand(program);
+  registerKeysCommand(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { KeyFileError } from '../crypto/index.ts';
+import { KeyFileError, MasterKeyError } from '../crypto/index.ts';
 import { MigrationError } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { createLogger } from '../http/logger.ts';
@@ -17,7 +17,7 @@ export const runCommand = async (body: () => Promise<number | void>): Promise<vo
     } else if (error instanceof AppError) {
       console.error(`error ${error.code}: ${error.message}`);
       process.exitCode = EXIT.failure;
-    } else if (error instanceof StartupError || error instanceof KeyFileError || error instanceof MigrationError) {
+    } else if (error instanceof StartupError || error instanceof KeyFileError || error instanceof MigrationError || error instanceof MasterKeyError) {
       console.error(`error: ${error.message}`);
       process.exitCode = EXIT.failure;
     } else {
@@ -32,7 +32,7 @@ export const configFromEnv = (): Config => loadConfig(process.env);
 /** Services for a one-shot command: logs only warnings and worse, to stderr. */
 export const withServices = async <T>(body: (services: Services) => Promise<T>): Promise<T> => {
   const config = configFromEnv();
-  const services = await createServices(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr) });
+  const services = await createServices(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr), lazyBlocklist: true });
   try {
     return await body(services);
   } finally {

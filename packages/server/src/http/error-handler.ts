@@ -1,5 +1,6 @@
 import { ERROR_CATALOG, type ErrorCode } from '@conclave/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CiphertextError } from '../crypto/index.ts';
 import { AppError, type ErrorDetail } from '../errors.ts';
 import { describeValidationErrors } from './validation.ts';
 
@@ -51,6 +52,11 @@ export const handleError = (error: FastifyError | AppError | Error, request: Fas
   if (status >= 400 && status < 500) {
     request.log.debug({ fastifyCode: fastifyError.code }, 'client error');
     return sendError(reply, status === 404 ? 'ROUTE_NOT_FOUND' : status === 405 ? 'METHOD_NOT_ALLOWED' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST');
+  }
+  if (error instanceof CiphertextError) {
+    // Tampering, a row moved from elsewhere, or a lost key: never shown, always told to the operator.
+    request.log.error({ field: error.field, recordId: error.recordId, reason: error.message }, 'stored ciphertext does not open');
+    return sendError(reply, 'CONTENT_INTEGRITY_FAILED');
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 'INTERNAL_ERROR');

@@ -4,6 +4,7 @@ export {
   changeRole,
   createFirstInstance,
   createInstance,
+  deleteInstance,
   isSetupRequired,
   issueSetupToken,
   listInstanceMembers,
@@ -19,3 +20,4 @@ export {
   type MemberRole,
 } from './instance.queries.ts';
 export { registerInstanceRoutes } from './instance.routes.ts';
+export { sealInstancesInClear } from './instance.upgrade.ts';

@@ -1,6 +1,6 @@
 import type { CreateInstanceRequest, CreateInviteRequest, SetupRequest, SignupRequest, UpdateInstanceRequest } from '@conclave/protocol';
 import type { AppContext } from '../context.ts';
-import { TOKEN_PREFIX, hashToken, newId, newSecretToken, safeEqual } from '../crypto/index.ts';
+import { MasterKeyError, TOKEN_PREFIX, hashToken, newId, newSecretToken, safeEqual, shredInstanceKeys, type MasterRotation } from '../crypto/index.ts';
 import { isUniqueViolation } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import {
@@ -22,6 +22,8 @@ import { accessInstance, roleAtLeast } from './instance.access.ts';
 import {
   consumeInvite,
   countOwners,
+  deleteInstanceMessagesChunk,
+  deleteInstanceRow,
   findInstanceBySlug,
   findInviteByTokenHash,
   findMembership,
@@ -248,3 +250,41 @@ export const listInstanceMembers = async (ctx: AppContext, instanceId: string): 
     email: openEmail(ctx.keyring, row.account_id, row.email),
     display_name: openDisplayName(ctx.keyring, row.account_id, row.display_name),
   }));
+
+const DELETE_CHUNK = 2_000;
+
+export interface InstanceDeletion {
+  messages: number;
+  shredded?: { rootKeys: number; dataKeys: number; master: MasterRotation };
+}
+
+/**
+ * Deletes an instance and everything in it, in chunks so a large one does not stall the server. With
+ * `shred`, its keys are destroyed first (and the master key rotated, the old one destroyed), so its content
+ * does not open from any backup either, even if the deletion itself were interrupted.
+ */
+export const deleteInstance = async (
+  ctx: AppContext,
+  instanceId: string,
+  options: { shred: boolean; onProgress?: (messages: number) => void },
+): Promise<InstanceDeletion> => {
+  if (options.shred && ctx.keyring.masterSource.fromEnv !== undefined) {
+    throw new MasterKeyError('Shredding rotates the master key, but it comes from CONCLAVE_MASTER_KEY. Rotate it in your secrets manager instead, or keep the key in the keys directory.');
+  }
+  const shredded = options.shred ? await shredInstanceKeys(ctx.keyring, ctx.database.db, instanceId) : undefined;
+  let messages = 0;
+  for (;;) {
+    const deleted = await deleteInstanceMessagesChunk(ctx.database.db, instanceId, DELETE_CHUNK);
+    messages += deleted;
+    options.onProgress?.(messages);
+    if (deleted < DELETE_CHUNK) break;
+  }
+  await ctx.database.db.transaction().execute(async (trx) => {
+    await deleteInstanceRow(trx, instanceId);
+    if (!options.shred) await trx.deleteFrom('data_keys').where('instance_id', '=', instanceId).execute();
+    if (!options.shred) await trx.deleteFrom('root_keys').where('instance_id', '=', instanceId).execute();
+  });
+  ctx.keyring.forgetInstance(instanceId);
+  await publishRevocation(ctx, { kind: 'instance', instanceId, notBefore: ctx.now() + 1 });
+  return { messages, ...(shredded ? { shredded } : {}) };
+};

@@ -114,3 +114,42 @@ export const markSetupCompleted = async (db: Kysely<Schema>, now: number): Promi
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 };
+
+/** Deletes up to `limit` messages of an instance's rooms (with their edits, terms, mentions and reactions); the count deleted. */
+export const deleteInstanceMessagesChunk = async (db: Kysely<Schema>, instanceId: string, limit: number): Promise<number> => {
+  const result = await db
+    .deleteFrom('messages')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('messages as m')
+        .innerJoin('rooms as r', 'r.id', 'm.room_id')
+        .select('m.id')
+        .where('r.instance_id', '=', instanceId)
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+};
+
+/** Deletes the instance row (memberships, rooms, invites follow by cascade) and its logged events. */
+export const deleteInstanceRow = async (db: Kysely<Schema>, instanceId: string): Promise<void> => {
+  await db.deleteFrom('events').where('instance_id', '=', instanceId).execute();
+  await db.deleteFrom('events').where('room_id', 'in', (eb) => eb.selectFrom('rooms').select('id').where('instance_id', '=', instanceId)).execute();
+  await db.deleteFrom('instances').where('id', '=', instanceId).execute();
+};
+
+/** Instances made before encryption at rest, which have no keys yet. */
+export const findInstancesWithoutKeys = (db: Kysely<Schema>): Promise<InstanceRow[]> =>
+  db
+    .selectFrom('instances')
+    .selectAll()
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('root_keys').select('id').whereRef('root_keys.instance_id', '=', 'instances.id').where('root_keys.purpose', '=', 'kek'))))
+    .execute();
+
+/** Invites whose email lookup key is still the address itself (64 hex characters is a blind index). */
+export const findInvitesWithClearEmail = (db: Kysely<Schema>): Promise<InviteRow[]> =>
+  db.selectFrom('invites').selectAll().where('email_key', 'is not', null).where('email_key', 'like', '%@%').execute();
+
+export const setInviteEmailKey = async (db: Kysely<Schema>, id: string, emailKey: string): Promise<void> => {
+  await db.updateTable('invites').set({ email_key: emailKey }).where('id', '=', id).execute();
+};
