@@ -7,10 +7,12 @@ import { pruneEvents } from './realtime/event.queries.ts';
 import { createPresenceDirectory } from './realtime/presence.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
-import { Keyring, MasterKeyError, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
+import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
-import { createPasswordHasher, findServerState, loadPasswordBlocklist } from './identity/index.ts';
+import { sealChatInClear } from './chat/index.ts';
+import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
+import { sealInstancesInClear } from './instances/index.ts';
 
 /** Start-up refused for a reason the operator must fix; the message says how. */
 export class StartupError extends Error {
@@ -30,12 +32,16 @@ export interface ServiceOptions {
   pgSchema?: string;
   /** False only for the encryption benchmark's baseline (values stored as given); no configuration reaches it. */
   encrypt?: boolean;
+  /** Opened values cached in memory, in characters (the benchmark turns it off to measure cold reads). */
+  plaintextCacheChars?: number;
+  /** One-shot commands load the password blocklist only if they check a password. */
+  lazyBlocklist?: boolean;
 }
 
 /** Opens the keyring; a missing or wrong master key is an operator's problem to fix, said as such. */
-export const openKeyring = async (config: Config, database: Database, encrypt = true): Promise<Keyring> => {
+export const openKeyring = async (config: Config, database: Database, options: KeyringOptions = {}): Promise<Keyring> => {
   try {
-    return await Keyring.open(database.db, { keysDir: config.keysDir, fromEnv: config.masterKeyEnv }, { encrypt });
+    return await Keyring.open(database.db, { keysDir: config.keysDir, fromEnv: config.masterKeyEnv }, options);
   } catch (error) {
     if (error instanceof MasterKeyError) throw new StartupError(error.message);
     throw error;
@@ -75,6 +81,17 @@ export const loadPepper = async (config: Config, database: Database): Promise<Bu
   return key;
 };
 
+/**
+ * Values stored before encryption at rest existed (the 0.1 schema) are sealed once, at the first start with
+ * keys; legacy data does not linger in clear. Idempotent and safe on several nodes at once.
+ */
+export const sealValuesInClear = async (ctx: AppContext): Promise<void> => {
+  if ((await findServerState(ctx.database.db)).plaintext_sealed_at !== null) return;
+  const sealed = (await sealInstancesInClear(ctx)) + (await sealAccountsInClear(ctx)) + (await sealChatInClear(ctx));
+  await updateServerState(ctx.database.db, { plaintext_sealed_at: ctx.now() });
+  if (sealed > 0) ctx.log.info({ sealed }, 'values stored in clear before encryption at rest are now sealed');
+};
+
 /** Opens the database, migrates it, loads keys and the password blocklist: everything the app and CLI need. */
 export const createServices = async (config: Config, options: ServiceOptions = {}): Promise<Services> => {
   const log = options.logger ?? createLogger(config.logLevel);
@@ -88,8 +105,11 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     const applied = await migrateToLatest(database);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const pepper = await loadPepper(config, database);
-    const keyring = await openKeyring(config, database, options.encrypt ?? true);
-    const blocklist = await loadPasswordBlocklist();
+    const keyring = await openKeyring(config, database, {
+      encrypt: options.encrypt ?? true,
+      ...(options.plaintextCacheChars !== undefined ? { plaintextCacheChars: options.plaintextCacheChars } : {}),
+    });
+    const blocklist = options.lazyBlocklist ? lazyPasswordBlocklist() : await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,
       memoryKib: config.passwordHashMemoryKib,
@@ -107,7 +127,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       pruneEvents(database.db, config.resumeWindowEvents, Date.now() - config.resumeWindowMs).catch((error: unknown) => log.warn({ err: error }, 'event pruning failed'));
     }, 60_000);
     prune.unref();
-    return {
+    const services: Services = {
       config,
       database,
       hasher,
@@ -127,6 +147,8 @@ export const createServices = async (config: Config, options: ServiceOptions = {
         await database.close();
       },
     };
+    await sealValuesInClear(services);
+    return services;
   } catch (error) {
     await database.close();
     throw error;

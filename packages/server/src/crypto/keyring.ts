@@ -54,6 +54,47 @@ export interface KeyringOptions {
   refreshMs?: number;
   /** Data key sets kept in memory at most. */
   cacheSize?: number;
+  /**
+   * Opened values kept in memory, keyed by owner, field, record and the stored ciphertext (so an edit, a
+   * tampered value or one moved from another record never hits), up to this many characters; 0 turns it off.
+   */
+  plaintextCacheChars?: number;
+}
+
+/**
+ * A bounded LRU of opened values. Reads of a room's recent history repeat (every client that opens the room
+ * reads the same page), and AES-GCM through node:crypto costs ~6 µs a value in cipher set-up alone.
+ */
+class PlaintextCache {
+  private readonly entries = new Map<string, string>();
+  private chars = 0;
+  constructor(private readonly maxChars: number) {}
+
+  get(key: string): string | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: string): void {
+    if (this.maxChars <= 0) return;
+    this.entries.set(key, value);
+    this.chars += key.length + value.length;
+    while (this.chars > this.maxChars) {
+      const oldest = this.entries.entries().next().value;
+      if (!oldest) break;
+      this.entries.delete(oldest[0]);
+      this.chars -= oldest[0].length + oldest[1].length;
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.chars = 0;
+  }
 }
 
 const SERVER_OWNER = 'server';
@@ -72,7 +113,7 @@ interface OwnerEntry {
   loadedAt: number;
 }
 
-const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean): OwnerCipher => ({
+const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean, cache: PlaintextCache): OwnerCipher => ({
   instanceId: entry.instanceId,
   ownerId,
   version: entry.current,
@@ -84,7 +125,12 @@ const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean): Owner
   },
   open(field, recordId, sealed) {
     if (!encrypt) return sealed;
-    return openWithKey((version) => entry.keys.get(version), { field, instanceId: entry.instanceId, ownerId, recordId }, sealed);
+    const cacheKey = `${ownerId}\u0000${field}\u0000${recordId}\u0000${sealed}`;
+    const cached = cache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const opened = openWithKey((version) => entry.keys.get(version), { field, instanceId: entry.instanceId, ownerId, recordId }, sealed);
+    cache.set(cacheKey, opened);
+    return opened;
   },
 });
 
@@ -100,6 +146,7 @@ export class Keyring {
   private readonly indexKeys = new Map<string, Buffer>();
   private serverEntry: OwnerEntry | undefined;
   private serverIndex: Buffer | undefined;
+  private readonly plaintext: PlaintextCache;
 
   private constructor(db: Kysely<Schema>, source: MasterKeySource, master: MasterKey, options: KeyringOptions) {
     this.db = db;
@@ -108,6 +155,7 @@ export class Keyring {
     this.encrypt = options.encrypt ?? true;
     this.refreshMs = options.refreshMs ?? 30_000;
     this.cacheSize = options.cacheSize ?? 20_000;
+    this.plaintext = new PlaintextCache(options.plaintextCacheChars ?? 16 * 1024 * 1024);
   }
 
   /**
@@ -162,7 +210,7 @@ export class Keyring {
   /** The server's data key: people's names and emails, events addressed to one person. */
   get server(): OwnerCipher {
     if (!this.serverEntry) throw new Error('The keyring is not open.');
-    return makeCipher(SERVER_OWNER, this.serverEntry, this.encrypt);
+    return makeCipher(SERVER_OWNER, this.serverEntry, this.encrypt, this.plaintext);
   }
 
   /** The lookup key of an email: a keyed blind index, never the address. */
@@ -195,7 +243,7 @@ export class Keyring {
       this.owners.set(ownerId, entry);
     }
     if (!entry) throw new MasterKeyError(`No data key for ${ownerId}: its keys were destroyed or never made.`);
-    return makeCipher(ownerId, entry, this.encrypt);
+    return makeCipher(ownerId, entry, this.encrypt, this.plaintext);
   }
 
   /**
@@ -206,7 +254,7 @@ export class Keyring {
     if (ownerId === SERVER_OWNER) return this.server;
     const entry = this.owners.get(ownerId);
     if (!entry) throw new Error(`The data key of ${ownerId} was not loaded before the transaction that needs it.`);
-    return makeCipher(ownerId, entry, this.encrypt);
+    return makeCipher(ownerId, entry, this.encrypt, this.plaintext);
   }
 
   /** Makes an instance's key-encryption key, index key and data key, wrapped, ready to save with the instance. */
@@ -246,6 +294,8 @@ export class Keyring {
 
   /** Drops everything cached of an instance (after rotation or shredding). */
   forgetInstance(instanceId: string): void {
+    // Rare (rotation, shredding): dropping every opened value is simpler than finding the instance's.
+    this.plaintext.clear();
     this.keks.delete(instanceId);
     this.indexKeys.delete(instanceId);
     for (const [ownerId, entry] of this.owners) if (entry.instanceId === instanceId) this.owners.delete(ownerId);
@@ -336,9 +386,10 @@ export class Keyring {
     return entry;
   }
 
+  /** Read fresh each time (a new room is rare): a rotation on another node may have retired the cached KEK. */
   private async currentKek(instanceId: string): Promise<{ version: number; key: Buffer }> {
-    let keks = this.keks.get(instanceId);
-    if (!keks || keks.size === 0) keks = await this.instanceKeks(instanceId);
+    const keks = await this.instanceKeks(instanceId);
+    if (keks.size === 0) throw new MasterKeyError(`Instance ${instanceId} has no key-encryption key: its keys were destroyed.`);
     const version = Math.max(...keks.keys());
     const key = keks.get(version);
     if (!key) throw new MasterKeyError(`Instance ${instanceId} has no key-encryption key: its keys were destroyed.`);

