@@ -63,31 +63,37 @@ export interface KeyringOptions {
 
 /**
  * A bounded LRU of opened values. Reads of a room's recent history repeat (every client that opens the room
- * reads the same page), and AES-GCM through node:crypto costs ~6 µs a value in cipher set-up alone.
+ * reads the same page), and AES-GCM through node:crypto costs ~6 µs a value in cipher set-up alone. Keyed by
+ * key owner, field and record; an entry is used only when the stored ciphertext is the very one it was
+ * opened from, so an edit, a tampered value or one moved from another record or room never hits.
  */
 class PlaintextCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, { sealed: string; plain: string }>();
   private chars = 0;
   constructor(private readonly maxChars: number) {}
 
-  get(key: string): string | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+  get(key: string, sealed: string): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.sealed !== sealed) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.plain;
   }
 
-  set(key: string, value: string): void {
+  set(key: string, sealed: string, plain: string): void {
     if (this.maxChars <= 0) return;
-    this.entries.set(key, value);
-    this.chars += key.length + value.length;
+    const previous = this.entries.get(key);
+    if (previous) {
+      this.entries.delete(key);
+      this.chars -= key.length + previous.sealed.length + previous.plain.length;
+    }
+    this.entries.set(key, { sealed, plain });
+    this.chars += key.length + sealed.length + plain.length;
     while (this.chars > this.maxChars) {
       const oldest = this.entries.entries().next().value;
       if (!oldest) break;
       this.entries.delete(oldest[0]);
-      this.chars -= oldest[0].length + oldest[1].length;
+      this.chars -= oldest[0].length + oldest[1].sealed.length + oldest[1].plain.length;
     }
   }
 
@@ -125,11 +131,11 @@ const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean, cache:
   },
   open(field, recordId, sealed) {
     if (!encrypt) return sealed;
-    const cacheKey = `${ownerId}\u0000${field}\u0000${recordId}\u0000${sealed}`;
-    const cached = cache.get(cacheKey);
+    const cacheKey = `${ownerId}|${field}|${recordId}`;
+    const cached = cache.get(cacheKey, sealed);
     if (cached !== undefined) return cached;
     const opened = openWithKey((version) => entry.keys.get(version), { field, instanceId: entry.instanceId, ownerId, recordId }, sealed);
-    cache.set(cacheKey, opened);
+    cache.set(cacheKey, sealed, opened);
     return opened;
   },
 });
