@@ -3,30 +3,14 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
 import { loadConfig } from './config/config.ts';
 import { keyPath, readKey } from './crypto/index.ts';
 import { createLogger } from './http/logger.ts';
 import { createServices, StartupError } from './services.ts';
+import { dumpDatabase } from './testing/dump.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newPassword, type Client, type TestApp } from './testing/test-app.ts';
 
 after(closeTestPools);
-
-/** Every row of every table, as text: what a stolen database or backup would hold. */
-const dumpDatabase = async (t: TestApp): Promise<string> => {
-  const db = t.ctx.database.db;
-  const tables =
-    t.engine === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows.map((r) => r.name)
-      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db)).rows.map((r) => r.name);
-  assert.ok(tables.includes('accounts') && tables.includes('sessions'));
-  let dump = '';
-  for (const table of tables) {
-    const rows = await sql`select * from ${sql.table(table)}`.execute(db);
-    dump += `${table}\n${JSON.stringify(rows.rows)}\n`;
-  }
-  return dump;
-};
 
 describeEachEngine('security invariants', (engine) => {
   let t: TestApp;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
+import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
 
 interface Hit {
   message: { id: string; body: string; roomId: string };
   room: { id: string; instanceId: string; kind: string; name: string };
 }
+
+after(closeTestPools);
 
 describeEachEngine('search', (engine) => {
   let t: TestApp;

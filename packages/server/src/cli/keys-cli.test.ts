@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
-import { createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
+import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
+
+after(closeTestPools);
 
 describeEachEngine('conclave CLI: keys, scan and shredding', (engine) => {
   let t: TestApp;

@@ -8,21 +8,10 @@ import { sql } from 'kysely';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../http/logger.ts';
 import { createServices, StartupError } from '../services.ts';
-import { createTestApp, describeEachEngine, newEmail, type Client, type TestApp } from '../testing/test-app.ts';
+import { dumpDatabase } from '../testing/dump.ts';
+import { closeTestPools, createTestApp, describeEachEngine, newEmail, type Client, type TestApp } from '../testing/test-app.ts';
 import { CiphertextError, keyPath, readKey, rotateInstanceKeys, rotateMasterKey, scanStorage } from './index.ts';
 import { readMasterKey } from './master-key.ts';
-
-/** Every table, every row, as text: what a stolen database or backup gives an attacker. */
-const dumpTables = async (t: TestApp): Promise<string> => {
-  const db = t.ctx.database.db;
-  const tables =
-    t.engine === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows.map((r) => r.name)
-      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db)).rows.map((r) => r.name);
-  let dump = '';
-  for (const table of tables) dump += `${table}\n${JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(db)).rows)}\n`;
-  return dump;
-};
 
 /** The SQLite files' raw bytes (the database, its WAL), as a backup or a stolen disk would hold them. */
 const sqliteBytes = async (t: TestApp): Promise<Buffer> => {
@@ -44,6 +33,8 @@ const history = async (t: TestApp, client: Client, roomId: string): Promise<stri
 
 const storedBody = async (t: TestApp, messageId: string): Promise<string> =>
   (await t.ctx.database.db.selectFrom('messages').select('body').where('id', '=', messageId).executeTakeFirstOrThrow()).body;
+
+after(closeTestPools);
 
 describeEachEngine('encryption at rest', (engine) => {
   let t: TestApp;
@@ -84,7 +75,7 @@ describeEachEngine('encryption at rest', (engine) => {
 
   test('a dump of every table (and the SQLite file bytes) holds no name, topic, message, edit, email or invitee', async () => {
     assert.ok((await history(t, member, publicRoom)).some((body) => body.includes(marker)), 'the seeded content is there and opens');
-    const dump = await dumpTables(t);
+    const dump = await dumpDatabase(t);
     assert.ok(dump.includes(publicRoom) && dump.includes(member.accountId), 'the dump is real');
     for (const text of plaintexts) assert.ok(!dump.includes(text), `"${text.slice(0, 12)}…" is in the dump`);
     assert.ok(!dump.toLowerCase().includes('plans') && !dump.includes('tuesday') && !dump.includes('wording'), 'no word of a name or message');
@@ -249,7 +240,7 @@ describeEachEngine('encryption at rest', (engine) => {
     const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir), pgSchema: t.pgSchema });
     try {
       assert.deepEqual((await scanStorage(restarted.ctx.database.db, engine)).map((f) => f.level), ['ok'], 'everything is sealed now');
-      const dump = await dumpTables(restarted);
+      const dump = await dumpDatabase(restarted);
       assert.ok(!dump.includes(marker) && !dump.includes(oldEmail), 'nothing of the old values is left in clear');
       const person = await restarted.login(oldEmail.toUpperCase(), member.password);
       assert.equal(person.accountId, member.accountId, 'log-in by email works through the new blind index');
