@@ -127,7 +127,10 @@ const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean, cache:
     if (!encrypt) return plaintext;
     const key = entry.keys.get(entry.current);
     if (!key) throw new Error(`No current data key for ${ownerId}.`);
-    return sealWithKey(key, entry.current, { field, instanceId: entry.instanceId, ownerId, recordId }, plaintext);
+    const sealed = sealWithKey(key, entry.current, { field, instanceId: entry.instanceId, ownerId, recordId }, plaintext);
+    // What was just written is what the room's readers ask for next: no one pays to open it.
+    cache.set(`${ownerId}|${field}|${recordId}`, sealed, plaintext);
+    return sealed;
   },
   open(field, recordId, sealed) {
     if (!encrypt) return sealed;
