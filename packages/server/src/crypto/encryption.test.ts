@@ -148,6 +148,9 @@ describeEachEngine('encryption at rest', (engine) => {
 
     const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir), pgSchema: t.pgSchema });
     try {
+      // A key not cached yet, needed inside a transaction (an event's payload), is read through it.
+      const inside = await restarted.ctx.database.db.transaction().execute((trx) => restarted.ctx.keyring.owner(privateRoom, [], trx));
+      assert.equal(inside.ownerId, privateRoom);
       const again = await restarted.login(member.email, member.password);
       const reread = await history(restarted, again, publicRoom);
       assert.ok(reread.includes(`the ${marker} launch is on tuesday`) && reread.includes(`after rotation ${marker}`));

@@ -239,30 +239,21 @@ export class Keyring {
   }
 
   /**
-   * The cipher of a room's (or an instance's) data key. `seen` are stored values about to be opened: a
-   * version this node has not loaded yet (another node rotated) makes it re-read the keys first.
+   * The cipher of a room's (or an instance's, or 'server') data key. `seen` are stored values about to be
+   * opened: a version this node has not loaded yet (another node rotated) makes it re-read the keys first.
+   * Inside a transaction, pass it as `db`: on SQLite a read outside it would wait for it forever.
    */
-  async owner(ownerId: string, seen: Iterable<string | null> = []): Promise<OwnerCipher> {
+  async owner(ownerId: string, seen: Iterable<string | null> = [], db: Kysely<Schema> = this.db): Promise<OwnerCipher> {
+    if (ownerId === SERVER_OWNER) return this.server;
     let entry = this.owners.get(ownerId);
     const stale = entry === undefined || Date.now() - entry.loadedAt > this.refreshMs || this.missesVersion(entry, seen);
-    if (stale) entry = await this.loadOwner(ownerId);
+    if (stale) entry = await this.loadOwner(ownerId, db);
     else if (entry) {
       // Most recently used last: the map's order is the eviction order.
       this.owners.delete(ownerId);
       this.owners.set(ownerId, entry);
     }
     if (!entry) throw new MasterKeyError(`No data key for ${ownerId}: its keys were destroyed or never made.`);
-    return makeCipher(ownerId, entry, this.encrypt, this.plaintext);
-  }
-
-  /**
-   * The cipher of an owner already loaded, without touching the database: what code inside a transaction
-   * uses (on SQLite a query outside the transaction would wait for it forever). 'server' is always loaded.
-   */
-  peek(ownerId: string): OwnerCipher {
-    if (ownerId === SERVER_OWNER) return this.server;
-    const entry = this.owners.get(ownerId);
-    if (!entry) throw new Error(`The data key of ${ownerId} was not loaded before the transaction that needs it.`);
     return makeCipher(ownerId, entry, this.encrypt, this.plaintext);
   }
 
@@ -313,8 +304,8 @@ export class Keyring {
   // ---- used by rotation (crypto/key-rotation.ts) ----
 
   /** Every KEK version of an instance, unwrapped. */
-  async instanceKeks(instanceId: string): Promise<Map<number, Buffer>> {
-    const rows = await findRootKeys(this.db, instanceId, 'kek');
+  async instanceKeks(instanceId: string, db: Kysely<Schema> = this.db): Promise<Map<number, Buffer>> {
+    const rows = await findRootKeys(db, instanceId, 'kek');
     const keks = new Map<number, Buffer>();
     for (const row of rows) keks.set(row.version, await this.unwrapRoot(row));
     this.keks.set(instanceId, keks);
@@ -375,15 +366,15 @@ export class Keyring {
     }
   }
 
-  private async loadOwner(ownerId: string): Promise<OwnerEntry | undefined> {
-    const rows = await findDataKeys(this.db, ownerId);
+  private async loadOwner(ownerId: string, db: Kysely<Schema>): Promise<OwnerEntry | undefined> {
+    const rows = await findDataKeys(db, ownerId);
     const first = rows[0];
     if (!first) {
       this.owners.delete(ownerId);
       return undefined;
     }
     let keks = this.keks.get(first.instance_id);
-    if (!keks || rows.some((row) => !keks?.has(row.kek_version))) keks = await this.instanceKeks(first.instance_id);
+    if (!keks || rows.some((row) => !keks?.has(row.kek_version))) keks = await this.instanceKeks(first.instance_id, db);
     const keys = new Map<number, Buffer>();
     for (const row of rows) {
       const kek = keks.get(row.kek_version);

@@ -22,7 +22,7 @@ export const eventKeyOwner = (row: { audience: 'room' | 'instance' | 'account'; 
 
 /**
  * Writes events into the log inside the caller's transaction, sealed, returning them with their seq, ready
- * to publish once the transaction has committed. The keys must be loaded already (accessRoom does).
+ * to publish once the transaction has committed. Keys not cached yet are read through the transaction.
  */
 export const recordEvents = async (db: Kysely<Schema>, keyring: Keyring, events: PendingEvent[], now: number): Promise<BusMessage[]> => {
   const messages: BusMessage[] = [];
@@ -37,7 +37,8 @@ export const recordEvents = async (db: Kysely<Schema>, keyring: Keyring, events:
       created_at: now,
     };
     // Stored without its seq (the row's key); replay adds it back.
-    const payload = keyring.peek(eventKeyOwner(row)).seal('events.payload', row.id, JSON.stringify(pending.event));
+    const cipher = await keyring.owner(eventKeyOwner(row), [], db);
+    const payload = cipher.seal('events.payload', row.id, JSON.stringify(pending.event));
     const seq = await insertEvent(db, { ...row, payload });
     const event = { ...pending.event, seq } as ChatEvent;
     messages.push({ kind: 'event', event, audience, subjectId: pending.subjectId ?? null });
@@ -58,8 +59,7 @@ export const publishCommitted = async (ctx: AppContext, messages: BusMessage[]):
 export const openEventPayloads = async (ctx: AppContext, rows: EventRow[]): Promise<Array<{ seq: number; payload: string }>> => {
   const opened: Array<{ seq: number; payload: string }> = [];
   for (const row of rows) {
-    const owner = eventKeyOwner(row);
-    const cipher = owner === 'server' ? ctx.keyring.server : await ctx.keyring.owner(owner, [row.payload]);
+    const cipher = await ctx.keyring.owner(eventKeyOwner(row), [row.payload]);
     opened.push({ seq: row.seq, payload: cipher.open('events.payload', row.id, row.payload) });
   }
   return opened;
