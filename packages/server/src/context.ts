@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/index.ts';
 import type { Config } from './config/config.ts';
 import type { Keyring } from './crypto/index.ts';
 import type { Database } from './db/index.ts';
@@ -13,6 +14,8 @@ export interface AppContext {
   config: Config;
   database: Database;
   hasher: PasswordHasher;
+  /** The tamper-evident log of security events and reads of room content. */
+  audit: AuditLog;
   /** Seals and opens names, topics, messages and emails; makes the blind indexes. */
   keyring: Keyring;
   blocklist: PasswordBlocklist;

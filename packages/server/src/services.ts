@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import type { AppContext } from './context.ts';
 import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
+import { AuditLog, listCheckpoints, signerFromSeed } from './audit/index.ts';
 import { sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
@@ -23,6 +24,8 @@ export class StartupError extends Error {
 }
 
 export interface Services extends AppContext {
+  /** A serving node: start-up entry, heartbeats and checkpoints (one-shot commands only record). */
+  startAudit(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,6 +95,30 @@ export const sealValuesInClear = async (ctx: AppContext): Promise<void> => {
   if (sealed > 0) ctx.log.info({ sealed }, 'values stored in clear before encryption at rest are now sealed');
 };
 
+/**
+ * The audit log and its signing key (keys/audit.key, an Ed25519 seed). A database that already has signed
+ * checkpoints needs the key that signed them: Conclave refuses to start rather than sign with a new one.
+ */
+export const openAuditLog = async (config: Config, database: Database, log: Logger): Promise<AuditLog> => {
+  let seed = await readKey(config.keysDir, 'audit');
+  if (!seed) {
+    if ((await listCheckpoints(database.db)).length > 0) {
+      throw new StartupError(`${keyPath(config.keysDir, 'audit')} is missing, but this database's audit log is signed with it. Restore the keys directory from its backup.`);
+    }
+    seed = (await readOrCreateKey(config.keysDir, 'audit')).key;
+  }
+  const probe = signerFromSeed(seed, 'conclave-audit');
+  // The log's name is fixed by its key, not by PUBLIC_URL, so checkpoints stay verifiable if the URL changes.
+  const keyName = `conclave-audit/${createHash('sha256').update(probe.publicKey).digest('hex').slice(0, 16)}`;
+  return new AuditLog({
+    db: database.db,
+    signer: signerFromSeed(seed, keyName),
+    clientKey: createHmac('sha256', seed).update('conclave-audit-client-hash-v1').digest(),
+    witnessPath: config.auditWitnessPath,
+    log,
+  });
+};
+
 /** Opens the database, migrates it, loads keys and the password blocklist: everything the app and CLI need. */
 export const createServices = async (config: Config, options: ServiceOptions = {}): Promise<Services> => {
   const log = options.logger ?? createLogger(config.logLevel);
@@ -109,6 +136,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       encrypt: options.encrypt ?? true,
       ...(options.plaintextCacheChars !== undefined ? { plaintextCacheChars: options.plaintextCacheChars } : {}),
     });
+    const audit = await openAuditLog(config, database, log);
     const blocklist = options.lazyBlocklist ? lazyPasswordBlocklist() : await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,
@@ -127,20 +155,27 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       pruneEvents(database.db, config.resumeWindowEvents, Date.now() - config.resumeWindowMs).catch((error: unknown) => log.warn({ err: error }, 'event pruning failed'));
     }, 60_000);
     prune.unref();
+    let auditStarted = false;
     const services: Services = {
       config,
       database,
       hasher,
+      audit,
       keyring,
       blocklist,
       log,
       now: Date.now,
+      startAudit: async () => {
+        auditStarted = true;
+        await audit.start();
+      },
       nodeId,
       bus,
       presence,
       redis,
       close: async () => {
         clearInterval(prune);
+        await audit.close({ stopEntry: auditStarted });
         presence.close();
         await bus.close();
         redis?.disconnect();

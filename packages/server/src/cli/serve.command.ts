@@ -15,6 +15,7 @@ export const registerServeCommand = (program: Command): void => {
         const app = await buildApp(services);
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
+        await services.startAudit();
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;

@@ -19,6 +19,8 @@ export interface Config {
   keysDir: string;
   /** CONCLAVE_MASTER_KEY (base64 of 32 bytes) when the master key comes from the environment, not keys/master.key. */
   masterKeyEnv: string | undefined;
+  /** The append-only file, outside the database, that every signed audit checkpoint is also written to. */
+  auditWitnessPath: string;
   databaseUrl: string | undefined;
   logLevel: LogLevel;
   trustProxy: boolean | number | string[];
@@ -51,6 +53,7 @@ export const CONFIG_VARIABLES = [
   { name: 'CONCLAVE_DATA_DIR', default: './data', meaning: 'Where the embedded SQLite database lives.' },
   { name: 'CONCLAVE_KEYS_DIR', default: './keys', meaning: 'Where secrets live (password pepper, master key; later the audit key). Keep it outside the data directory and out of database backups.' },
   { name: 'CONCLAVE_MASTER_KEY', default: '(unset: keys/master.key)', meaning: 'The master key as base64 of 32 bytes (from a secrets manager), instead of master.key in the keys directory.' },
+  { name: 'CONCLAVE_AUDIT_WITNESS', default: './audit-witness/checkpoints.log', meaning: 'Append-only file that receives every signed audit checkpoint, outside the database (ideally on other storage), so deleting the newest audit entries is detectable.' },
   { name: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to run on PostgreSQL instead of SQLite.' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'TRUST_PROXY', default: 'false', meaning: 'true, a hop count, or comma-separated proxy addresses whose X-Forwarded-For is believed.' },
@@ -152,6 +155,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     problems.push('CONCLAVE_MASTER_KEY is not the base64 of 32 bytes. Generate one with: openssl rand -base64 32 (or unset it to use master.key in the keys directory).');
   }
 
+  const auditWitnessPath = resolve(cwd, read('CONCLAVE_AUDIT_WITNESS') ?? './audit-witness/checkpoints.log');
+
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined) {
     try {
@@ -206,6 +211,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     dataDir,
     keysDir,
     masterKeyEnv,
+    auditWitnessPath,
     databaseUrl,
     logLevel: logLevel ?? 'info',
     trustProxy,

@@ -5,8 +5,8 @@ import { join, relative, isAbsolute } from 'node:path';
 
 export const KEY_BYTES = 32;
 
-/** The named secrets kept in the keys directory. Later issues add the audit key here. */
-export const KEY_NAMES = ['pepper', 'master'] as const;
+/** The named secrets kept in the keys directory. The audit key is the Ed25519 seed that signs audit checkpoints. */
+export const KEY_NAMES = ['pepper', 'master', 'audit'] as const;
 export type KeyName = (typeof KEY_NAMES)[number];
 
 export class KeyFileError extends Error {

@@ -41,6 +41,14 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   events: { ...plain('seq', 'id', 'instance_id', 'room_id', 'account_id', 'audience', 'created_at'), payload: 'sealed' },
   root_keys: { ...plain('id', 'instance_id', 'purpose', 'version', 'master_id', 'created_at'), wrapped: 'wrapped-key' },
   data_keys: { ...plain('owner_id', 'version', 'instance_id', 'kek_version', 'created_at'), wrapped: 'wrapped-key' },
+  audit_entries: {
+    ...plain('seq', 'at', 'action', 'instance_id', 'actor_id', 'session_id', 'room_id', 'detail'),
+    ip_hash: 'blind-index',
+    ua_hash: 'blind-index',
+    leaf_hash: 'token-hash',
+  },
+  audit_head: plain('id', 'seq'),
+  audit_checkpoints: plain('size', 'root_hash', 'note', 'created_at'),
 };
 
 /** The migrator's own bookkeeping. */
@@ -100,6 +108,7 @@ const countMisfits = async (db: Kysely<Schema>, engine: Engine, table: string, c
 };
 
 const ID_COLUMNS: Record<string, string> = {
+  audit_entries: 'seq',
   accounts: 'id',
   rooms: 'id',
   messages: 'id',

@@ -173,6 +173,36 @@ export interface MessageTermsTable {
   room_id: string;
 }
 
+/** One audit entry: a leaf of the audit Merkle tree (leaf_hash over its canonical encoding). */
+export interface AuditEntriesTable {
+  seq: number;
+  at: number;
+  action: string;
+  instance_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  room_id: string | null;
+  /** Canonical JSON (sorted keys): what was read or changed, by id. */
+  detail: string;
+  /** Keyed HMACs of the client address and user agent: an investigator hashes a value to search for it. */
+  ip_hash: string | null;
+  ua_hash: string | null;
+  leaf_hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+}
+
+export interface AuditCheckpointsTable {
+  size: number;
+  root_hash: string;
+  /** The signed note (C2SP tlog-checkpoint). */
+  note: string;
+  created_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -190,4 +220,7 @@ export interface Schema {
   root_keys: RootKeysTable;
   data_keys: DataKeysTable;
   message_terms: MessageTermsTable;
+  audit_entries: AuditEntriesTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.ts';
 import { chat } from './0002-chat.ts';
 import { encryption } from './0003-encryption.ts';
+import { audit } from './0004-audit.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-chat': chat,
   '0003-encryption': encryption,
+  '0004-audit': audit,
 };

@@ -1,0 +1,148 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Schema } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import { findLatestCheckpoint, insertCheckpoint, insertEntries, listLeafHashesAfter, takeSequenceNumbers, type CheckpointRow } from './audit.queries.ts';
+import { signCheckpoint, type AuditSigner } from './checkpoint.ts';
+import { canonicalJson, clientHash, entryLeaf, type AuditInput, type AuditRow } from './entry.ts';
+import { TreeBuilder } from './merkle.ts';
+
+export interface AuditLogOptions {
+  db: Kysely<Schema>;
+  signer: AuditSigner;
+  /** Keys the HMACs of client addresses and user agents. */
+  clientKey: Buffer;
+  /** The append-only file outside the database that every checkpoint is also written to. */
+  witnessPath: string;
+  log: Logger;
+  now?: () => number;
+  checkpointEveryMs?: number;
+  heartbeatEveryMs?: number;
+}
+
+/** One witness record per line: the time and the signed note, as JSON. */
+export const witnessLine = (note: string, at: number): string => `${JSON.stringify({ at, note })}\n`;
+
+/**
+ * The audit log. `record` resolves once the entry is committed (callers return content only after that:
+ * a read that cannot be recorded does not happen). Entries that arrive together are written in one
+ * transaction (group commit) with consecutive sequence numbers. Every few seconds a checkpoint of the
+ * Merkle tree over all entries is signed, stored and appended to the witness file; a heartbeat entry every
+ * minute and start/stop entries make silent gaps visible.
+ */
+export class AuditLog {
+  private readonly options: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
+  private queue: Array<{ input: AuditInput; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private flushing: Promise<void> | undefined;
+  private tree = new TreeBuilder();
+  private timers: NodeJS.Timeout[] = [];
+  private checkpointing: Promise<CheckpointRow | undefined> | undefined;
+
+  constructor(options: AuditLogOptions) {
+    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, now: Date.now, ...options };
+  }
+
+  get publicKey(): Buffer {
+    return this.options.signer.publicKey;
+  }
+
+  get keyName(): string {
+    return this.options.signer.keyName;
+  }
+
+  /** The keyed hash of a client address or user agent, as stored (for queries by an investigator). */
+  clientHash(kind: 'ip' | 'ua', value: string): string {
+    return clientHash(this.options.clientKey, kind, value);
+  }
+
+  record(input: AuditInput): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.flushing) this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.flush());
+    });
+  }
+
+  /** Starts the heartbeat and the checkpoints (a serving node; one-shot commands only record). */
+  async start(): Promise<void> {
+    await this.record({ action: 'server.start' });
+    this.timers.push(setInterval(() => void this.record({ action: 'audit.heartbeat' }).catch((error: unknown) => this.options.log.error({ err: error }, 'audit heartbeat failed')), this.options.heartbeatEveryMs));
+    this.timers.push(setInterval(() => void this.checkpoint().catch((error: unknown) => this.options.log.error({ err: error }, 'audit checkpoint failed')), this.options.checkpointEveryMs));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Records the stop (for a serving node) and makes a last checkpoint. */
+  async close(options: { stopEntry: boolean }): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    if (options.stopEntry) await this.record({ action: 'server.stop' });
+    await this.flushing;
+    await this.checkpoint();
+  }
+
+  /** Signs a checkpoint of every entry committed so far, if there are new ones; stores it and witnesses it. */
+  checkpoint(): Promise<CheckpointRow | undefined> {
+    this.checkpointing ??= this.makeCheckpoint().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async makeCheckpoint(): Promise<CheckpointRow | undefined> {
+    const { db, signer } = this.options;
+    // Grow this node's copy of the tree with every leaf committed since (by any node), in order.
+    for (;;) {
+      const page = await listLeafHashesAfter(db, this.tree.size, 10_000);
+      if (page.length === 0) break;
+      for (const row of page) {
+        if (Number(row.seq) !== this.tree.size + 1) return undefined; // a gap: an append still committing
+        this.tree.push(Buffer.from(row.leaf_hash, 'hex'));
+      }
+    }
+    const latest = await findLatestCheckpoint(db);
+    if (this.tree.size === 0 || (latest && Number(latest.size) >= this.tree.size)) return undefined;
+    const root = this.tree.root();
+    const note = signCheckpoint(signer, { origin: signer.keyName, size: this.tree.size, root });
+    const row: CheckpointRow = { size: this.tree.size, root_hash: root.toString('hex'), note, created_at: this.options.now() };
+    await insertCheckpoint(db, row);
+    await mkdir(dirname(this.options.witnessPath), { recursive: true, mode: 0o700 });
+    await appendFile(this.options.witnessPath, witnessLine(note, row.created_at), { mode: 0o600 });
+    return row;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      const at = this.options.now();
+      await this.options.db.transaction().execute(async (trx) => {
+        const first = await takeSequenceNumbers(trx, batch.length);
+        const rows = batch.map(({ input }, index): AuditRow => {
+          const entry = {
+            seq: first + index,
+            at,
+            action: input.action,
+            instance_id: input.instanceId ?? null,
+            actor_id: input.actorId ?? null,
+            session_id: input.sessionId ?? null,
+            room_id: input.roomId ?? null,
+            detail: canonicalJson(input.detail ?? {}),
+            ip_hash: input.ip === undefined ? null : this.clientHash('ip', input.ip),
+            ua_hash: input.userAgent === undefined ? null : this.clientHash('ua', input.userAgent),
+          };
+          return { ...entry, leaf_hash: entryLeaf(entry).toString('hex') };
+        });
+        await insertEntries(trx, rows);
+      });
+      for (const item of batch) item.resolve();
+    } catch (error) {
+      this.options.log.error({ err: error, entries: batch.length }, 'audit entries could not be written');
+      // Fail closed: what could not be recorded is not done; the caller answers AUDIT_UNAVAILABLE.
+      for (const item of batch) item.reject(new AppError('AUDIT_UNAVAILABLE'));
+    } finally {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.flush());
+    }
+  }
+}

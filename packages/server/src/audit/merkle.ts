@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * RFC 6962 (Certificate Transparency) Merkle tree hashing: leaves are SHA-256(0x00 ‖ data), interior nodes
+ * SHA-256(0x01 ‖ left ‖ right), and the tree of n leaves splits at the largest power of two below n.
+ */
+const LEAF_PREFIX = Buffer.from([0]);
+const NODE_PREFIX = Buffer.from([1]);
+
+export const leafHash = (data: Buffer | string): Buffer => createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+export const nodeHash = (left: Buffer, right: Buffer): Buffer => createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+export const EMPTY_ROOT = createHash('sha256').digest();
+
+/**
+ * The root of a tree grown leaf by leaf, keeping only the O(log n) roots of its perfect subtrees (a
+ * "compact range"). Appending n leaves costs n leaf hashes and about n node hashes.
+ */
+export class TreeBuilder {
+  /** Roots of perfect subtrees, largest first; sizes are the set bits of `size`. */
+  private stack: Buffer[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(leaf: Buffer): void {
+    let node = leaf;
+    let size = this.count;
+    // Merge with every complete subtree of the same size (one per trailing 1 bit of the old size).
+    while (size & 1) {
+      node = nodeHash(this.stack.pop() as Buffer, node);
+      size >>= 1;
+    }
+    this.stack.push(node);
+    this.count += 1;
+  }
+
+  /** RFC 6962 MTH of the leaves pushed so far: the perfect subtrees folded right to left. */
+  root(): Buffer {
+    if (this.stack.length === 0) return EMPTY_ROOT;
+    let root = this.stack[this.stack.length - 1] as Buffer;
+    for (let i = this.stack.length - 2; i >= 0; i -= 1) root = nodeHash(this.stack[i] as Buffer, root);
+    return root;
+  }
+
+  /** A copy to grow further without changing this one. */
+  clone(): TreeBuilder {
+    const copy = new TreeBuilder();
+    copy.stack = [...this.stack];
+    copy.count = this.count;
+    return copy;
+  }
+}
+
+const largestPowerOfTwoBelow = (n: number): number => {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+};
+
+/** MTH over leaf hashes, recursively (proofs and tests; TreeBuilder is the fast path). */
+export const rootOf = (leaves: Buffer[]): Buffer => {
+  if (leaves.length === 0) return EMPTY_ROOT;
+  if (leaves.length === 1) return leaves[0] as Buffer;
+  const k = largestPowerOfTwoBelow(leaves.length);
+  return nodeHash(rootOf(leaves.slice(0, k)), rootOf(leaves.slice(k)));
+};
+
+/** RFC 6962 §2.1.1 audit path of leaf `index` in the tree of `leaves`. */
+export const inclusionProof = (index: number, leaves: Buffer[]): Buffer[] => {
+  if (leaves.length <= 1) return [];
+  const k = largestPowerOfTwoBelow(leaves.length);
+  return index < k
+    ? [...inclusionProof(index, leaves.slice(0, k)), rootOf(leaves.slice(k))]
+    : [...inclusionProof(index - k, leaves.slice(k)), rootOf(leaves.slice(0, k))];
+};
+
+/** RFC 9162 §2.1.3.2: does `proof` put `leaf` at `index` in a tree of `size` with `root`? */
+export const verifyInclusion = (index: number, size: number, leaf: Buffer, proof: Buffer[], root: Buffer): boolean => {
+  if (index >= size) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn & 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (!(fn & 1)) {
+        while (fn !== 0 && !(fn & 1)) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn === 0 && r.equals(root);
+};
+
+/** RFC 6962 §2.1.2 consistency proof between the first `m` leaves and all of `leaves`. */
+export const consistencyProof = (m: number, leaves: Buffer[]): Buffer[] => {
+  const sub = (m: number, leaves: Buffer[], complete: boolean): Buffer[] => {
+    const n = leaves.length;
+    if (m === n) return complete ? [] : [rootOf(leaves)];
+    const k = largestPowerOfTwoBelow(n);
+    return m <= k
+      ? [...sub(m, leaves.slice(0, k), complete), rootOf(leaves.slice(k))]
+      : [...sub(m - k, leaves.slice(k), false), rootOf(leaves.slice(0, k))];
+  };
+  return m === 0 || m > leaves.length ? [] : sub(m, leaves, true);
+};
+
+/** RFC 9162 §2.1.4.2: is the tree (size2, root2) an append-only extension of (size1, root1)? */
+export const verifyConsistency = (size1: number, size2: number, root1: Buffer, root2: Buffer, proof: Buffer[]): boolean => {
+  if (size1 > size2) return false;
+  if (size1 === size2) return proof.length === 0 && root1.equals(root2);
+  if (size1 === 0) return proof.length === 0;
+  let path = [...proof];
+  if ((size1 & (size1 - 1)) === 0) path = [root1, ...path];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn & 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  const [first, ...rest] = path;
+  if (!first) return false;
+  let fr = first;
+  let sr = first;
+  for (const c of rest) {
+    if (sn === 0) return false;
+    if (fn & 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (!(fn & 1)) {
+        while (fn !== 0 && !(fn & 1)) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn === 0 && fr.equals(root1) && sr.equals(root2);
+};
