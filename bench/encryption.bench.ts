@@ -131,6 +131,7 @@ const buildServer = async (engine: Engine, mode: Mode, admin: () => pg.Pool): Pr
       LOG_LEVEL: 'warn',
       CONCLAVE_DATA_DIR: join(dir, 'data'),
       CONCLAVE_KEYS_DIR: join(dir, 'keys'),
+      CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'),
       AUTH_RATE_LIMIT_IP: '100000000/1m',
       AUTH_RATE_LIMIT_ACCOUNT: '100000000/1m',
       MESSAGE_RATE_LIMIT: '100000000/1m',

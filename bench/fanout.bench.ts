@@ -169,6 +169,7 @@ const conclaveRun = async (shape: Shape, engine: 'sqlite' | 'postgres', nodes: n
   const env: Record<string, string> = {
     CONCLAVE_DATA_DIR: join(dir, 'data'),
     CONCLAVE_KEYS_DIR: join(dir, 'keys'),
+    CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'),
     MESSAGE_RATE_LIMIT: '1000000/1m',
     STREAM_MAX_BUFFERED_BYTES: String(8 * 1024 * 1024),
     LOG_LEVEL: 'warn',

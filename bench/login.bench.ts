@@ -24,6 +24,7 @@ export const run = async (): Promise<void> => {
     HOST: '127.0.0.1',
     CONCLAVE_DATA_DIR: join(dir, 'data'),
     CONCLAVE_KEYS_DIR: join(dir, 'keys'),
+    CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'),
     AUTH_RATE_LIMIT_IP: '1000000/1m',
     AUTH_RATE_LIMIT_ACCOUNT: '1000000/1m',
     // Pass-throughs for comparing settings in one session.

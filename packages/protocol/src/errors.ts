@@ -61,6 +61,7 @@ export const ERROR_CATALOG = {
 
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  AUDIT_UNAVAILABLE: { status: 503, message: 'The audit log cannot record this right now, so it was not done. Try again shortly.' },
   CONTENT_INTEGRITY_FAILED: { status: 500, message: 'Stored content failed its integrity check and was not shown; the operator can find which record in the server log.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -14,6 +14,7 @@ describeEachEngine('durability', (engine) => {
     const env: Record<string, string> = {
       CONCLAVE_DATA_DIR: join(dir, 'data'),
       CONCLAVE_KEYS_DIR: join(dir, 'keys'),
+      CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'),
       MESSAGE_RATE_LIMIT: '100000/1m',
       ...(pgSchema ? { DATABASE_URL: pgSchema.databaseUrl } : {}),
     };

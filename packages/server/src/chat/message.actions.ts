@@ -23,6 +23,7 @@ import {
   type MessageRow,
 } from './message.queries.ts';
 import { accessRoom, type RoomAccess } from './room.access.ts';
+import { recordRoomRead } from './room.audit.ts';
 import { commitWithEvents, roomAudience } from './room.actions.ts';
 import { listRoomMemberNames, touchRoomLastMessage } from './room.queries.ts';
 import { openDisplayName } from '../identity/index.ts';
@@ -138,11 +139,15 @@ export const readHistory = async (ctx: AppContext, actor: Actor, roomId: string,
   const page = await listMessages(ctx.database.db, access.room.id, { before: query.before, after: query.after, limit: query.limit ?? LIMITS.historyPageDefault });
   const reactions = await listReactions(ctx.database.db, page.rows.map((r) => r.id));
   const keys = await ctx.keyring.owner(access.room.id, page.rows.map((r) => r.body));
-  return { messages: page.rows.map((row) => presentMessage(openMessage(keys, row), reactions)), hasMore: page.hasMore };
+  const messages = page.rows.map((row) => presentMessage(openMessage(keys, row), reactions));
+  await recordRoomRead(ctx, actor, access.room, { kind: 'history', count: messages.length, first: messages[0]?.id ?? null, last: messages.at(-1)?.id ?? null });
+  return { messages, hasMore: page.hasMore };
 };
 
 export const readMessage = async (ctx: AppContext, actor: Actor, roomId: string, messageId: string): Promise<Message> => {
   const access = await accessRoom(ctx, actor, roomId, 'read');
   const row = await loadMessage(ctx, access.room.id, messageId);
-  return withReactions(ctx, openMessage(await ctx.keyring.owner(access.room.id, [row.body]), row));
+  const message = await withReactions(ctx, openMessage(await ctx.keyring.owner(access.room.id, [row.body]), row));
+  await recordRoomRead(ctx, actor, access.room, { kind: 'message', first: message.id, last: message.id, count: 1 });
+  return message;
 };

@@ -1,10 +1,11 @@
 import type { CreateRoomRequest, Room, UpdateRoomRequest } from '@conclave/protocol';
 import type { Kysely } from 'kysely';
+import type { AuditInput } from '../audit/index.ts';
 import type { AppContext } from '../context.ts';
 import { newId } from '../crypto/index.ts';
 import { isUniqueViolation, type Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import type { Actor } from '../identity/index.ts';
+import { auditActor, type Actor } from '../identity/index.ts';
 import { accessInstance, findMembership } from '../instances/index.ts';
 import { publishCommitted, recordEvents, type Audience, type PendingEvent } from '../realtime/index.ts';
 import { presentRoom } from './chat.presenter.ts';
@@ -32,14 +33,22 @@ const roomStateAudience = (room: RoomRow): Audience =>
 
 const presentWithCount = async (db: Kysely<Schema>, room: RoomRow): Promise<Room> => presentRoom(room, await countRoomMembers(db, room.id));
 
-/** Runs writes and their events in one transaction; publishes the events once it has committed. */
-export const commitWithEvents = async <T>(ctx: AppContext, work: (trx: Kysely<Schema>, now: number) => Promise<{ result: T; events: PendingEvent[] }>): Promise<T> => {
+/**
+ * Runs writes and their events in one transaction; publishes the events once it has committed, then records
+ * the audit entry (administrative actions) before answering.
+ */
+export const commitWithEvents = async <T>(
+  ctx: AppContext,
+  work: (trx: Kysely<Schema>, now: number) => Promise<{ result: T; events: PendingEvent[] }>,
+  audit?: AuditInput,
+): Promise<T> => {
   const { result, messages } = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now();
     const done = await work(trx, now);
     return { result: done.result, messages: await recordEvents(trx, ctx.keyring, done.events, now) };
   });
   await publishCommitted(ctx, messages);
+  if (audit) await ctx.audit.record(audit);
   return result;
 };
 
@@ -72,7 +81,7 @@ export const createRoom = async (ctx: AppContext, actor: Actor, instanceId: stri
         result: presented,
         events: [{ event: { type: 'room.created', room: presented, memberIds: [actor.account.id] }, audience: roomStateAudience(room), subjectId: actor.account.id }],
       };
-    });
+    }, { action: 'room.create', instanceId: instance.id, roomId, ...auditActor(actor) });
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('ROOM_NAME_TAKEN');
     throw error;
@@ -99,7 +108,7 @@ export const updateRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
       await updateRoomFields(trx, room.id, sealedPatch, now);
       const updated = await presentWithCount(trx, { ...room, ...patch, updated_at: now });
       return { result: updated, events: [{ event: { type: 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
-    });
+    }, { action: 'room.update', instanceId: room.instance_id, roomId: room.id, ...auditActor(actor), detail: { fields: Object.keys(patch).filter((k) => k !== 'name_key').sort() } });
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('ROOM_NAME_TAKEN');
     throw error;
@@ -117,7 +126,7 @@ export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: str
     await updateRoomFields(trx, room.id, { archived_at: archivedAt }, now);
     const updated = await presentWithCount(trx, { ...room, archived_at: archivedAt, updated_at: now });
     return { result: updated, events: [{ event: { type: archived ? 'room.archived' : 'room.updated', room: updated }, audience: roomStateAudience(room) }] };
-  });
+  }, { action: archived ? 'room.archive' : 'room.unarchive', instanceId: room.instance_id, roomId: room.id, ...auditActor(actor) });
 };
 
 const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
@@ -167,6 +176,7 @@ export const removeRoomMember = async (ctx: AppContext, actor: Actor, roomId: st
   if (access.room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
   assertCanManage(access);
   await removeMember(ctx, access.room, accountId);
+  await ctx.audit.record({ action: 'room.remove_member', instanceId: access.room.instance_id, roomId: access.room.id, ...auditActor(actor), detail: { accountId } });
 };
 
 /** The one direct chat between two members of an instance, made on first use. */

@@ -9,6 +9,7 @@ import { listReactions } from './message.queries.ts';
 import { openMessage } from './message.seal.ts';
 import { searchWords } from './message.terms.ts';
 import { accessRoom, type RoomAccess } from './room.access.ts';
+import { recordRoomRead } from './room.audit.ts';
 import { findMessagesByIds, findMessagesWithTerms } from './search.queries.ts';
 
 /** The instances a search covers: the one asked for, or every one this session may still enter. */
@@ -79,5 +80,12 @@ export const searchMessages = async (ctx: AppContext, actor: Actor, query: Searc
       room: { id: access.room.id, instanceId: access.room.instance_id, kind: access.room.kind, name: access.room.name },
     });
   }
+  const shownByRoom = new Map<string, SearchHit[]>();
+  for (const hit of results) shownByRoom.set(hit.room.id, [...(shownByRoom.get(hit.room.id) ?? []), hit]);
+  await Promise.all(
+    [...shownByRoom].map(([roomId, hits]) =>
+      recordRoomRead(ctx, actor, { id: roomId, instance_id: hits[0]?.room.instanceId ?? '' }, { kind: 'search', count: hits.length, messageIds: hits.map((h) => h.message.id) }),
+    ),
+  );
   return { results, hasMore: matches.length > limit };
 };

@@ -29,7 +29,7 @@ describe('conclave CLI: help and usage', () => {
   test('--help exits 0; an unknown command or option exits 2; a bad environment exits 78 and says how to fix it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
     try {
-      const env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys') };
+      const env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log') };
       const help = await runCli(['--help'], env);
       assert.equal(help.code, 0);
       for (const name of ['serve', 'migrate', 'setup', 'user', 'doctor', 'sessions']) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
@@ -57,7 +57,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
-    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' };
+    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), LOG_LEVEL: 'warn' };
     if (engine === 'postgres') {
       schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
       await admin.query(`create schema ${schema}`);
@@ -154,7 +154,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
 
   test('serve prints a setup token on a fresh install, answers health checks and stops on SIGTERM', async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'conclave-serve-'));
-    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys') };
+    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys'), CONCLAVE_AUDIT_WITNESS: join(fresh, 'witness.log') };
     let freshSchema: string | undefined;
     if (engine === 'postgres') {
       freshSchema = `serve_${process.pid}_${randomBytes(3).toString('hex')}`;

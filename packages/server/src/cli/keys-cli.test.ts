@@ -21,6 +21,7 @@ describeEachEngine('conclave CLI: keys, scan and shredding', (engine) => {
     env = {
       CONCLAVE_DATA_DIR: t.env['CONCLAVE_DATA_DIR'] as string,
       CONCLAVE_KEYS_DIR: t.env['CONCLAVE_KEYS_DIR'] as string,
+      CONCLAVE_AUDIT_WITNESS: t.env['CONCLAVE_AUDIT_WITNESS'] as string,
       ...(t.pgSchema ? { DATABASE_URL: databaseUrlFor(t.pgSchema) } : {}),
     };
   });

@@ -17,6 +17,7 @@ export const registerKeysCommand = (program: Command): void => {
           const progress = progressLine('data keys re-wrapped');
           const result = await rotateInstanceKeys(services.keyring, services.database.db, instance.id, services.now(), progress.update);
           progress.end();
+          await services.audit.record({ action: 'keys.rotate', instanceId: instance.id, detail: { kekVersion: result.kekVersion, rewrapped: result.rewrapped, via: 'cli' } });
           console.log(
             `Rotated the keys of ${instance.slug}: key-encryption key version ${result.kekVersion}; ${result.rewrapped} data key(s) re-wrapped, ` +
               `${result.newDataKeys} new data key(s) for new content; no message was rewritten.` +
@@ -34,6 +35,7 @@ export const registerKeysCommand = (program: Command): void => {
       runCommand(async () => {
         await withServices(async (services) => {
           const result = await rotateMasterKey(services.keyring, services.database.db, { keepOld: !options.destroyOld });
+          await services.audit.record({ action: 'keys.rotate_master', detail: { from: result.oldId.slice(0, 16), to: result.newId.slice(0, 16), oldKept: result.retiredTo !== undefined, via: 'cli' } });
           console.log(`The master key is now ${result.newId.slice(0, 12)} (was ${result.oldId.slice(0, 12)}); ${result.rewrapped} key(s) re-wrapped.`);
           console.log(
             result.retiredTo

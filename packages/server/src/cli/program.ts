@@ -1,6 +1,7 @@
 import type { CommanderError } from 'commander';
 import { Command } from 'commander';
 import { API_VERSION } from '../app.ts';
+import { registerAuditCommand } from './audit.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerInstanceCommand } from './instance.command.ts';
@@ -23,6 +24,7 @@ export const buildProgram = (): Command => {
   registerSessionsCommand(program);
   registerInstanceCommand(program);
   registerKeysCommand(program);
+  registerAuditCommand(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

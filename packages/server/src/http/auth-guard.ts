@@ -65,8 +65,14 @@ export const createAuthGuard = (ctx: AppContext): preHandlerAsyncHookHandler =>
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, csrfTokenFor(token))) throw new AppError('CSRF_TOKEN_INVALID');
     }
-    request.actor = { ...resolved, via, token };
+    request.actor = { ...resolved, via, token, client: clientOf(request) };
   };
+
+/** Where a request comes from, for the audit log (stored only as keyed hashes). */
+export const clientOf = (request: FastifyRequest): { ip: string; userAgent: string | undefined } => ({
+  ip: request.ip,
+  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
+});
 
 /** The actor of a request that passed the auth guard. */
 export const actorOf = (request: FastifyRequest): Actor => {

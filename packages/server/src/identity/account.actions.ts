@@ -13,7 +13,7 @@ import {
   type AccountRow,
 } from './account.queries.ts';
 import { findPasswordProblem, type PasswordContext } from './password.policy.ts';
-import { publishRevocation, startSession, type Actor } from './session.actions.ts';
+import { auditActor, publishRevocation, startSession, type Actor } from './session.actions.ts';
 import type { SessionRow } from './session.queries.ts';
 
 /** The lookup key of an email address: a keyed blind index of its trimmed, NFC, lower-case form. */
@@ -110,7 +110,10 @@ export const changePassword = async (
   newPassword: string,
 ): Promise<{ token: string; session: SessionRow }> => {
   const current = await ctx.hasher.verify(actor.account.password_hash, currentPassword);
-  if (!current.ok) throw new AppError('CURRENT_PASSWORD_INCORRECT');
+  if (!current.ok) {
+    await ctx.audit.record({ action: 'account.password_change_failed', ...auditActor(actor) });
+    throw new AppError('CURRENT_PASSWORD_INCORRECT');
+  }
   assertPasswordAcceptable(ctx, newPassword, { email: actor.account.email, displayName: actor.account.display_name });
   const passwordHash = await ctx.hasher.hash(newPassword);
   let notBefore = 0;
@@ -121,5 +124,6 @@ export const changePassword = async (
     return startSession(ctx, actor.account.id, { floor: notBefore, db: trx });
   });
   await publishRevocation(ctx, { kind: 'account', accountId: actor.account.id, notBefore });
+  await ctx.audit.record({ action: 'account.password_change', ...auditActor(actor), detail: { newSessionId: started.session.id, notBefore } });
   return started;
 };

@@ -3,11 +3,12 @@ import { Type, type Static } from 'typebox';
 import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
 import type { App } from '../http/types.ts';
-import { actorOf, clearSessionCookie, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
+import { AppError } from '../errors.ts';
+import { actorOf, clearSessionCookie, clientOf, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
-import { endSession, startSession } from './session.actions.ts';
+import { auditActor, endSession, startSession } from './session.actions.ts';
 
 export interface MembershipLister {
   (accountId: string): Promise<Static<typeof MeResponse>['instances']>;
@@ -30,8 +31,19 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
       preHandler: [accountLimit],
     },
     async (request, reply) => {
-      const account = await authenticate(ctx, request.body.email, request.body.password);
+      const client = clientOf(request);
+      let account;
+      try {
+        account = await authenticate(ctx, request.body.email, request.body.password);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
+          // The same entry for a known and an unknown email: the log must not become an oracle either.
+          await ctx.audit.record({ action: 'auth.login_failed', detail: { emailKey: emailKeyOf(ctx, request.body.email) }, ip: client.ip, userAgent: client.userAgent });
+        }
+        throw error;
+      }
       const { token, session } = await startSession(ctx, account.id);
+      await ctx.audit.record({ action: 'auth.login', actorId: account.id, sessionId: session.id, detail: { mode: request.body.mode ?? 'cookie' }, ip: client.ip, userAgent: client.userAgent });
       request.log.info({ accountId: account.id, sessionId: session.id }, 'logged in');
       if ((request.body.mode ?? 'cookie') === 'bearer') {
         return { account: presentAccount(account), session: presentSession(session), token };
@@ -47,6 +59,7 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
     async (request, reply) => {
       const actor = actorOf(request);
       await endSession(ctx, actor.session.id);
+      await ctx.audit.record({ action: 'session.end', ...auditActor(actor) });
       if (actor.via === 'cookie') clearSessionCookie(reply, ctx.config);
       request.log.info({ sessionId: actor.session.id }, 'logged out');
       return reply.code(204).send(null);

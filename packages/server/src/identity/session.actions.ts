@@ -15,7 +15,17 @@ export interface Actor {
   via: 'cookie' | 'bearer';
   /** The presented token, kept in memory only to derive the CSRF token. */
   token: string;
+  /** The client's address and user agent (the audit log keeps keyed hashes of them). */
+  client?: { ip: string; userAgent: string | undefined };
 }
+
+/** The audit fields every entry made on behalf of an actor carries. */
+export const auditActor = (actor: Actor) => ({
+  actorId: actor.account.id,
+  sessionId: actor.session.id,
+  ip: actor.client?.ip,
+  userAgent: actor.client?.userAgent,
+});
 
 /** last_seen_at is written at most this often per session, not on every request. */
 export const SESSION_TOUCH_INTERVAL_MS = 60_000;
@@ -91,5 +101,6 @@ export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db
   if (scope.kind === 'global') await updateServerState(db, { not_before: notBefore });
   else await updateAccountNotBefore(db, scope.accountId, notBefore);
   await publishRevocation(ctx, scope.kind === 'global' ? { kind: 'global', notBefore } : { kind: 'account', accountId: scope.accountId, notBefore });
+  await ctx.audit.record({ action: 'credentials.revoke', detail: { scope: scope.kind, notBefore, ...(scope.kind === 'account' ? { accountId: scope.accountId } : {}) } });
   return notBefore;
 };

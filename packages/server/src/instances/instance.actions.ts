@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import {
   assertPasswordAcceptable,
+  auditActor,
   emailKeyOf,
   findAccountByEmail,
   findServerState,
@@ -169,6 +170,7 @@ export const createInstance = async (ctx: AppContext, actor: Actor, input: Creat
     if (isUniqueViolation(error)) throw new AppError('INSTANCE_SLUG_TAKEN');
     throw error;
   }
+  await ctx.audit.record({ action: 'instance.create', instanceId: instance.id, ...auditActor(actor), detail: { slug: instance.slug } });
   return instance;
 };
 
@@ -180,6 +182,7 @@ export const updateInstance = async (ctx: AppContext, actor: Actor, instanceId: 
   };
   const now = ctx.now();
   await updateInstanceFields(ctx.database.db, instance.id, patch, now);
+  await ctx.audit.record({ action: 'instance.update', instanceId: instance.id, ...auditActor(actor), detail: { fields: Object.keys(patch).sort() } });
   return { ...instance, ...patch, updated_at: now };
 };
 
@@ -190,6 +193,7 @@ export const updateInstance = async (ctx: AppContext, actor: Actor, instanceId: 
 export const setMemberRole = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string, role: MemberRole): Promise<void> => {
   const access = await accessInstance(ctx, actor, instanceId, 'admin');
   await changeRole(ctx, access.instance.id, accountId, role, access.role);
+  await ctx.audit.record({ action: 'member.set_role', instanceId: access.instance.id, ...auditActor(actor), detail: { accountId, role } });
 };
 
 /** The role change itself, checked against the acting role; the CLI calls it as an operator ('owner'). */
@@ -227,6 +231,7 @@ export const createInvite = async (
     used_by: null,
   };
   await insertInvite(ctx.database.db, invite);
+  await ctx.audit.record({ action: 'invite.create', instanceId: instance.id, ...auditActor(actor), detail: { inviteId: invite.id, role: invite.role, forEmail: invite.email_key !== null } });
   return { invite, token };
 };
 
@@ -235,6 +240,7 @@ export const bumpInstanceEpoch = async (ctx: AppContext, instanceId: string): Pr
   const notBefore = ctx.now() + 1;
   await updateInstanceFields(ctx.database.db, instanceId, { not_before: notBefore }, notBefore);
   await publishRevocation(ctx, { kind: 'instance', instanceId, notBefore });
+  await ctx.audit.record({ action: 'credentials.revoke', instanceId, detail: { scope: 'instance', notBefore } });
   return notBefore;
 };
 
@@ -286,5 +292,6 @@ export const deleteInstance = async (
   });
   ctx.keyring.forgetInstance(instanceId);
   await publishRevocation(ctx, { kind: 'instance', instanceId, notBefore: ctx.now() + 1 });
+  await ctx.audit.record({ action: 'instance.delete', instanceId, detail: { shredded: options.shred, messages } });
   return { messages, ...(shredded ? { shredded } : {}) };
 };

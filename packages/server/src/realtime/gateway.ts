@@ -254,6 +254,29 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     }
   };
 
+  /** A replay reads room content: one audit entry per room, recorded before anything is sent. */
+  const recordReplay = async (connection: Connection, rows: Array<{ seq: number; room_id: string | null; instance_id: string | null }>): Promise<void> => {
+    const byRoom = new Map<string, { instanceId: string | null; seqs: number[] }>();
+    for (const row of rows) {
+      if (row.room_id === null) continue;
+      const entry = byRoom.get(row.room_id) ?? { instanceId: row.instance_id, seqs: [] };
+      entry.seqs.push(row.seq);
+      byRoom.set(row.room_id, entry);
+    }
+    await Promise.all(
+      [...byRoom].map(([roomId, { instanceId, seqs }]) =>
+        ctx.audit.record({
+          action: 'room.read',
+          instanceId,
+          roomId,
+          actorId: connection.accountId,
+          sessionId: connection.sessionId,
+          detail: { kind: 'replay', events: seqs.length, fromSeq: seqs[0], toSeq: seqs[seqs.length - 1] },
+        }),
+      ),
+    );
+  };
+
   /** Replays what a reconnecting client missed, or tells it to resync; then releases live frames held meanwhile. */
   const resume = async (connection: Connection, since: number | undefined): Promise<void> => {
     const bounds = await findSeqBounds(ctx.database.db);
@@ -266,6 +289,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       if (tooOld || rows.length > RESUME_MAX_EVENTS) {
         sendControl(connection, { type: 'resync', reason: 'Too much was missed: take a fresh snapshot.' });
       } else {
+        await recordReplay(connection, rows);
         for (const row of await openEventPayloads(ctx, rows)) connection.socket.send(`${row.payload.slice(0, -1)},"seq":${row.seq}}`);
         replayedTo = Math.max(since, rows.at(-1)?.seq ?? since);
         resumed = true;
@@ -317,6 +341,8 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       else if (frame) handleFrame(connection, frame);
     });
     ctx.log.debug({ accountId: account.id, sessionId: session.id, rooms: connection.rooms.size }, 'stream opened');
+    // What this socket will hear, from now until it closes: a read of those rooms, recorded before any frame.
+    await ctx.audit.record({ action: 'stream.open', actorId: account.id, sessionId: session.id, detail: { rooms: [...connection.rooms.keys()].sort() } });
     announcePresence(account.id, instanceIds);
     await resume(connection, since);
   };

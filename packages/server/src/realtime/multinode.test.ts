@@ -23,6 +23,7 @@ describe('two nodes on one PostgreSQL and one Redis', { skip }, () => {
     const env = {
       CONCLAVE_DATA_DIR: join(dir, 'data'),
       CONCLAVE_KEYS_DIR: join(dir, 'keys'),
+      CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'),
       DATABASE_URL: pgSchema.databaseUrl,
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: `test-${randomBytes(4).toString('hex')}`,
