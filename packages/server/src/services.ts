@@ -37,6 +37,8 @@ export interface ServiceOptions {
   encrypt?: boolean;
   /** Opened values cached in memory, in characters (the benchmark turns it off to measure cold reads). */
   plaintextCacheChars?: number;
+  /** False only for the audit benchmark's baseline (nothing recorded); no configuration reaches it. */
+  audit?: boolean;
   /** One-shot commands load the password blocklist only if they check a password. */
   lazyBlocklist?: boolean;
 }
@@ -99,7 +101,7 @@ export const sealValuesInClear = async (ctx: AppContext): Promise<void> => {
  * The audit log and its signing key (keys/audit.key, an Ed25519 seed). A database that already has signed
  * checkpoints needs the key that signed them: Conclave refuses to start rather than sign with a new one.
  */
-export const openAuditLog = async (config: Config, database: Database, log: Logger): Promise<AuditLog> => {
+export const openAuditLog = async (config: Config, database: Database, log: Logger, enabled = true): Promise<AuditLog> => {
   let seed = await readKey(config.keysDir, 'audit');
   if (!seed) {
     if ((await listCheckpoints(database.db)).length > 0) {
@@ -116,6 +118,7 @@ export const openAuditLog = async (config: Config, database: Database, log: Logg
     clientKey: createHmac('sha256', seed).update('conclave-audit-client-hash-v1').digest(),
     witnessPath: config.auditWitnessPath,
     log,
+    enabled,
   });
 };
 
@@ -136,7 +139,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       encrypt: options.encrypt ?? true,
       ...(options.plaintextCacheChars !== undefined ? { plaintextCacheChars: options.plaintextCacheChars } : {}),
     });
-    const audit = await openAuditLog(config, database, log);
+    const audit = await openAuditLog(config, database, log, options.audit ?? true);
     const blocklist = options.lazyBlocklist ? lazyPasswordBlocklist() : await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,

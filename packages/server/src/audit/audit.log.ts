@@ -20,6 +20,8 @@ export interface AuditLogOptions {
   now?: () => number;
   checkpointEveryMs?: number;
   heartbeatEveryMs?: number;
+  /** False only for the audit benchmark's baseline: nothing is recorded. No configuration reaches it. */
+  enabled?: boolean;
 }
 
 /** One witness record per line: the time and the signed note, as JSON. */
@@ -41,7 +43,7 @@ export class AuditLog {
   private checkpointing: Promise<CheckpointRow | undefined> | undefined;
 
   constructor(options: AuditLogOptions) {
-    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, now: Date.now, ...options };
+    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, enabled: true, now: Date.now, ...options };
   }
 
   get publicKey(): Buffer {
@@ -58,6 +60,7 @@ export class AuditLog {
   }
 
   record(input: AuditInput): Promise<void> {
+    if (!this.options.enabled) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       if (!this.flushing) this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.flush());
