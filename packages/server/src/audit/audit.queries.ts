@@ -37,3 +37,45 @@ export const findLatestCheckpoint = (db: Kysely<Schema>): Promise<CheckpointRow 
 
 export const findHeadSeq = async (db: Kysely<Schema>): Promise<number> =>
   Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirstOrThrow()).seq);
+
+export interface AuditFilter {
+  instanceId?: string | undefined;
+  roomId?: string | undefined;
+  actorId?: string | undefined;
+  sessionId?: string | undefined;
+  ipHash?: string | undefined;
+  actions?: string[] | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Only entries before this sequence number (paging newest first). */
+  beforeSeq?: number | undefined;
+  /** Only entries after this sequence number (paging oldest first). */
+  afterSeq?: number | undefined;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+export const findEntries = (db: Kysely<Schema>, filter: AuditFilter): Promise<AuditRow[]> => {
+  let query = db.selectFrom('audit_entries').selectAll();
+  if (filter.instanceId !== undefined) query = query.where('instance_id', '=', filter.instanceId);
+  if (filter.roomId !== undefined) query = query.where('room_id', '=', filter.roomId);
+  if (filter.actorId !== undefined) query = query.where('actor_id', '=', filter.actorId);
+  if (filter.sessionId !== undefined) query = query.where('session_id', '=', filter.sessionId);
+  if (filter.ipHash !== undefined) query = query.where('ip_hash', '=', filter.ipHash);
+  if (filter.actions !== undefined && filter.actions.length > 0) query = query.where('action', 'in', filter.actions);
+  if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+  if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+  if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+  if (filter.afterSeq !== undefined) query = query.where('seq', '>', filter.afterSeq);
+  return query.orderBy('seq', filter.order).limit(filter.limit).execute();
+};
+
+/** Every leaf hash of the first `size` entries, in order (for proofs). */
+export const listLeafHashes = async (db: Kysely<Schema>, size: number): Promise<Buffer[]> => {
+  const leaves: Buffer[] = [];
+  for (;;) {
+    const page = await listLeafHashesAfter(db, leaves.length, 50_000);
+    for (const row of page) if (leaves.length < size) leaves.push(Buffer.from(row.leaf_hash, 'hex'));
+    if (page.length === 0 || leaves.length >= size) return leaves;
+  }
+};

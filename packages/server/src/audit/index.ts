@@ -3,3 +3,6 @@ export { findHeadSeq, listCheckpoints, listEntriesAfter, type CheckpointRow } fr
 export { verifyAuditLog, type VerifyProblem, type VerifyReport } from './audit.verify.ts';
 export { openCheckpoint, signCheckpoint, signerFromSeed, type AuditSigner, type Checkpoint } from './checkpoint.ts';
 export { canonicalEntry, canonicalJson, clientHash, entryLeaf, type AuditInput, type AuditRow } from './entry.ts';
+export { exportBundle, verifyBundle, type AuditBundle, type BundleReport } from './audit.bundle.ts';
+export { findEntries, findLatestCheckpoint, type AuditFilter } from './audit.queries.ts';
+export { registerAuditRoutes } from './audit.routes.ts';

@@ -59,22 +59,52 @@ const largestPowerOfTwoBelow = (n: number): number => {
   return k;
 };
 
-/** MTH over leaf hashes, recursively (proofs and tests; TreeBuilder is the fast path). */
-export const rootOf = (leaves: Buffer[]): Buffer => {
-  if (leaves.length === 0) return EMPTY_ROOT;
-  if (leaves.length === 1) return leaves[0] as Buffer;
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return nodeHash(rootOf(leaves.slice(0, k)), rootOf(leaves.slice(k)));
-};
+/**
+ * A tree over known leaves that answers root, inclusion and consistency queries, memoizing the RFC 6962
+ * subtree hashes it computes so that many proofs over one tree cost O(n) hashes in all, not O(n) each.
+ */
+export class LeafTree {
+  private readonly memo = new Map<number, Buffer>();
+  constructor(private readonly leaves: Buffer[]) {}
 
-/** RFC 6962 §2.1.1 audit path of leaf `index` in the tree of `leaves`. */
-export const inclusionProof = (index: number, leaves: Buffer[]): Buffer[] => {
-  if (leaves.length <= 1) return [];
-  const k = largestPowerOfTwoBelow(leaves.length);
-  return index < k
-    ? [...inclusionProof(index, leaves.slice(0, k)), rootOf(leaves.slice(k))]
-    : [...inclusionProof(index - k, leaves.slice(k)), rootOf(leaves.slice(0, k))];
-};
+  /** MTH of leaves[lo, hi). */
+  hash(lo: number, hi: number): Buffer {
+    if (hi - lo === 0) return EMPTY_ROOT;
+    if (hi - lo === 1) return this.leaves[lo] as Buffer;
+    const key = lo * 4_294_967_296 + hi;
+    const cached = this.memo.get(key);
+    if (cached) return cached;
+    const k = largestPowerOfTwoBelow(hi - lo);
+    const value = nodeHash(this.hash(lo, lo + k), this.hash(lo + k, hi));
+    this.memo.set(key, value);
+    return value;
+  }
+
+  /** RFC 6962 §2.1.1 audit path of leaf `index` in the tree of the first `size` leaves. */
+  inclusion(index: number, size: number = this.leaves.length): Buffer[] {
+    const path = (m: number, lo: number, hi: number): Buffer[] => {
+      if (hi - lo <= 1) return [];
+      const k = largestPowerOfTwoBelow(hi - lo);
+      return m < k ? [...path(m, lo, lo + k), this.hash(lo + k, hi)] : [...path(m - k, lo + k, hi), this.hash(lo, lo + k)];
+    };
+    return path(index, 0, size);
+  }
+
+  /** RFC 6962 §2.1.2 consistency proof between the first `m` and the first `size` leaves. */
+  consistency(m: number, size: number = this.leaves.length): Buffer[] {
+    const sub = (m: number, lo: number, hi: number, complete: boolean): Buffer[] => {
+      if (m === hi - lo) return complete ? [] : [this.hash(lo, hi)];
+      const k = largestPowerOfTwoBelow(hi - lo);
+      return m <= k ? [...sub(m, lo, lo + k, complete), this.hash(lo + k, hi)] : [...sub(m - k, lo + k, hi, false), this.hash(lo, lo + k)];
+    };
+    return m === 0 || m > size ? [] : sub(m, 0, size, true);
+  }
+}
+
+/** MTH over leaf hashes (proofs and tests; TreeBuilder is the fast path for a root alone). */
+export const rootOf = (leaves: Buffer[]): Buffer => new LeafTree(leaves).hash(0, leaves.length);
+export const inclusionProof = (index: number, leaves: Buffer[]): Buffer[] => new LeafTree(leaves).inclusion(index);
+export const consistencyProof = (m: number, leaves: Buffer[]): Buffer[] => new LeafTree(leaves).consistency(m);
 
 /** RFC 9162 §2.1.3.2: does `proof` put `leaf` at `index` in a tree of `size` with `root`? */
 export const verifyInclusion = (index: number, size: number, leaf: Buffer, proof: Buffer[], root: Buffer): boolean => {
@@ -99,19 +129,6 @@ export const verifyInclusion = (index: number, size: number, leaf: Buffer, proof
     sn >>= 1;
   }
   return sn === 0 && r.equals(root);
-};
-
-/** RFC 6962 §2.1.2 consistency proof between the first `m` leaves and all of `leaves`. */
-export const consistencyProof = (m: number, leaves: Buffer[]): Buffer[] => {
-  const sub = (m: number, leaves: Buffer[], complete: boolean): Buffer[] => {
-    const n = leaves.length;
-    if (m === n) return complete ? [] : [rootOf(leaves)];
-    const k = largestPowerOfTwoBelow(n);
-    return m <= k
-      ? [...sub(m, leaves.slice(0, k), complete), rootOf(leaves.slice(k))]
-      : [...sub(m - k, leaves.slice(k), false), rootOf(leaves.slice(0, k))];
-  };
-  return m === 0 || m > leaves.length ? [] : sub(m, leaves, true);
 };
 
 /** RFC 9162 §2.1.4.2: is the tree (size2, root2) an append-only extension of (size1, root1)? */
