@@ -61,6 +61,8 @@ export const ERROR_CATALOG = {
 
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  AUDIT_NO_CHECKPOINT: { status: 404, message: 'The audit log has no signed checkpoint yet; one is made every few seconds while the server serves.' },
+  AUDIT_CHECKPOINT_INVALID: { status: 500, message: 'The newest audit checkpoint does not verify with the audit key; the operator must run conclave audit verify.' },
   AUDIT_UNAVAILABLE: { status: 503, message: 'The audit log cannot record this right now, so it was not done. Try again shortly.' },
   CONTENT_INTEGRITY_FAILED: { status: 500, message: 'Stored content failed its integrity check and was not shown; the operator can find which record in the server log.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },

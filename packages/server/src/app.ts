@@ -11,6 +11,7 @@ import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
 import { registerIdentityRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
+import { registerAuditRoutes } from './audit/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 
@@ -86,6 +87,7 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerInstanceRoutes(app, ctx);
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
   registerStreamRoutes(app, ctx, gateway);
   app.addHook('onClose', async () => gateway.close());

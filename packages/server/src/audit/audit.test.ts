@@ -216,3 +216,62 @@ test('room content tables are read only in the chat and realtime query modules (
   await walk(src);
   assert.deepEqual(offenders, [], 'room content is queried outside the modules accessRoom guards');
 });
+
+describeEachEngine('audit log: bundles and the access report', (engine) => {
+  let t: TestApp;
+  let owner: Client;
+  let member: Client;
+  let instanceId: string;
+  let roomId: string;
+
+  before(async () => {
+    t = await createTestApp(engine);
+    const setup = await t.setUp();
+    owner = setup.owner;
+    instanceId = setup.instanceId;
+    const invite = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/invites`, payload: {} });
+    member = await t.signUpAndLogIn(setup.instanceSlug, { inviteToken: invite.json<{ token: string }>().token });
+    roomId = (await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/rooms`, payload: { name: 'Reported' } })).json<{ id: string }>().id;
+    await t.as(member, { method: 'POST', url: `/api/v1/rooms/${roomId}/join` });
+    await t.as(member, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages` });
+  });
+  after(() => t.close());
+
+  test('an admin sees who read which rooms; members and outsiders do not; reading the report is recorded', async () => {
+    const noCheckpoint = await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/checkpoint` });
+    assert.equal(noCheckpoint.json().error.code, 'AUDIT_NO_CHECKPOINT');
+    const report = await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access` });
+    assert.equal(report.statusCode, 200, report.body);
+    const entries = report.json<{ entries: Array<{ action: string; roomId: string; actorId: string }> }>().entries;
+    assert.ok(entries.some((e) => e.roomId === roomId && e.actorId === member.accountId && e.action === 'room.read'));
+    assert.equal((await t.as(member, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access` })).json().error.code, 'FORBIDDEN');
+    assert.equal((await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access?limit=0` })).json().error.code, 'VALIDATION_FAILED');
+    assert.equal((await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access?since=yesterday` })).json().error.code, 'VALIDATION_FAILED');
+    const recorded = await t.ctx.database.db.selectFrom('audit_entries').select('action').where('action', '=', 'audit.read').execute();
+    assert.ok(recorded.length >= 1);
+    await t.ctx.audit.checkpoint();
+    const checkpoint = await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/checkpoint` });
+    assert.equal(checkpoint.statusCode, 200, checkpoint.body);
+    assert.equal(checkpoint.json().publicKey, t.ctx.audit.publicKey.toString('base64'));
+  });
+
+  test('an exported bundle verifies offline with the public key alone, and not once altered', async () => {
+    const { exportBundle, verifyBundle } = await import('./index.ts');
+    await t.ctx.audit.checkpoint();
+    await t.as(member, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages` });
+    await t.ctx.audit.checkpoint();
+    const bundle = await exportBundle(t.ctx.database.db, { keyName: t.ctx.audit.keyName, publicKey: t.ctx.audit.publicKey }, { instanceId });
+    assert.ok(bundle.entries.length >= 3 && bundle.earlier.length >= 1);
+    assert.ok(bundle.entries.every(({ entry }) => entry.instance_id === instanceId));
+    const offline = JSON.parse(JSON.stringify(bundle)) as typeof bundle;
+    const report = verifyBundle(offline, t.ctx.audit.publicKey);
+    assert.ok(report.ok, JSON.stringify(report.problems));
+    const altered = JSON.parse(JSON.stringify(bundle)) as typeof bundle;
+    (altered.entries[1] as (typeof altered.entries)[number]).entry.actor_id = 'someone-else';
+    assert.match(verifyBundle(altered, t.ctx.audit.publicKey).problems.join(), /entry \d+ is not in the signed log/);
+    assert.match(verifyBundle(offline, signerFromSeed(randomBytes(32), 'x').publicKey).problems.join(), /different public key/);
+    const rewritten = JSON.parse(JSON.stringify(bundle)) as typeof bundle;
+    (rewritten.earlier[0] as (typeof rewritten.earlier)[number]).consistency = [randomBytes(32).toString('hex')];
+    assert.match(verifyBundle(rewritten, t.ctx.audit.publicKey).problems.join(), /is not consistent with the one at/);
+  });
+});

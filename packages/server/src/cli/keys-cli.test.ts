@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
 
 after(closeTestPools);
 
-describeEachEngine('conclave CLI: keys, scan and shredding', (engine) => {
+describeEachEngine('conclave CLI: keys, scan, audit and shredding', (engine) => {
   let t: TestApp;
   let owner: Client;
   let slug: string;
@@ -49,6 +50,24 @@ describeEachEngine('conclave CLI: keys, scan and shredding', (engine) => {
     const doctor = await runCli(['doctor'], env);
     assert.match(doctor.stdout, /ok +master/, 'the new master key matches the database');
 
+    const verified = await runCli(['audit', 'verify'], env);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /The audit log is intact/);
+    const publicKey = (await runCli(['audit', 'public-key'], env)).stdout.trim().split(' ')[1] as string;
+    assert.equal(publicKey, t.ctx.audit.publicKey.toString('base64'));
+    const queried = await runCli(['audit', 'query', '--instance', slug, '--action', 'room.create,room.read', '--json'], env);
+    assert.equal(queried.code, 0, queried.stderr);
+    const actions = queried.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { action: string }).action);
+    assert.ok(actions.includes('room.create'), actions.join());
+    assert.equal((await runCli(['audit', 'query', '--since', 'last tuesday'], env)).code, 1, 'a time that is not one');
+    const bundlePath = join(env['CONCLAVE_DATA_DIR'] as string, '..', 'bundle.json');
+    const exported = await runCli(['audit', 'export', '--instance', slug, '--out', bundlePath], env);
+    assert.equal(exported.code, 0, exported.stderr);
+    const offline = await runCli(['audit', 'verify', '--bundle', bundlePath, '--public-key', publicKey], {});
+    assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    assert.match(offline.stdout, /The bundle verifies: \d+ entries/);
+    assert.equal((await runCli(['audit', 'verify', '--bundle', bundlePath], {})).code, 1, 'the trusted key is required');
+
     const unconfirmed = await runCli(['instance', 'delete', slug, '--shred'], env);
     assert.equal(unconfirmed.code, 1);
     assert.match(unconfirmed.stderr, /--yes/);
@@ -59,5 +78,10 @@ describeEachEngine('conclave CLI: keys, scan and shredding', (engine) => {
     assert.equal((await runCli(['user', 'list', '--instance', slug], env)).code, 1, 'the instance is gone');
     const after = await runCli(['doctor', '--scan'], env);
     assert.equal(after.code, 0, after.stdout);
+
+    await t.ctx.database.db.updateTable('audit_entries').set({ action: 'nothing.happened' }).where('seq', '=', 3).execute();
+    const tampered = await runCli(['audit', 'verify'], env);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stdout, /NOT intact: first bad sequence number 3/);
   });
 });
