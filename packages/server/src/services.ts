@@ -117,6 +117,7 @@ export const openAuditLog = async (config: Config, database: Database, log: Logg
     signer: signerFromSeed(seed, keyName),
     clientKey: createHmac('sha256', seed).update('conclave-audit-client-hash-v1').digest(),
     witnessPath: config.auditWitnessPath,
+    witnessUrl: config.auditWitnessUrl,
     log,
     enabled,
   });

@@ -16,6 +16,8 @@ export interface AuditLogOptions {
   clientKey: Buffer;
   /** The append-only file outside the database that every checkpoint is also written to. */
   witnessPath: string;
+  /** A second witness on another system: every checkpoint is POSTed there as JSON { at, note }. */
+  witnessUrl?: URL | undefined;
   log: Logger;
   now?: () => number;
   checkpointEveryMs?: number;
@@ -35,7 +37,7 @@ export const witnessLine = (note: string, at: number): string => `${JSON.stringi
  * minute and start/stop entries make silent gaps visible.
  */
 export class AuditLog {
-  private readonly options: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
+  private readonly options: Required<Omit<AuditLogOptions, 'now' | 'witnessUrl'>> & { now: () => number; witnessUrl: URL | undefined };
   private queue: Array<{ input: AuditInput; resolve: () => void; reject: (error: unknown) => void }> = [];
   private flushing: Promise<void> | undefined;
   private tree = new TreeBuilder();
@@ -43,7 +45,7 @@ export class AuditLog {
   private checkpointing: Promise<CheckpointRow | undefined> | undefined;
 
   constructor(options: AuditLogOptions) {
-    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, enabled: true, now: Date.now, ...options };
+    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, enabled: true, now: Date.now, ...options, witnessUrl: options.witnessUrl };
   }
 
   get publicKey(): Buffer {
@@ -111,7 +113,18 @@ export class AuditLog {
     await insertCheckpoint(db, row);
     await mkdir(dirname(this.options.witnessPath), { recursive: true, mode: 0o700 });
     await appendFile(this.options.witnessPath, witnessLine(note, row.created_at), { mode: 0o600 });
+    if (this.options.witnessUrl) await this.postWitness(this.options.witnessUrl, note, row.created_at);
     return row;
+  }
+
+  /** A missed POST is logged, not fatal: every later checkpoint covers everything before it. */
+  private async postWitness(url: URL, note: string, at: number): Promise<void> {
+    try {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ at, note }), signal: AbortSignal.timeout(5_000) });
+      if (!response.ok) this.options.log.error({ status: response.status, witness: url.origin }, 'the audit witness refused a checkpoint');
+    } catch (error) {
+      this.options.log.error({ err: error, witness: url.origin }, 'the audit witness could not be reached');
+    }
   }
 
   private async flush(): Promise<void> {

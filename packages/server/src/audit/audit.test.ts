@@ -275,3 +275,33 @@ describeEachEngine('audit log: bundles and the access report', (engine) => {
     assert.match(verifyBundle(rewritten, t.ctx.audit.publicKey).problems.join(), /is not consistent with the one at/);
   });
 });
+
+describeEachEngine('audit log: a webhook witness', (engine) => {
+  test('every checkpoint is POSTed to CONCLAVE_AUDIT_WITNESS_URL and verifies there', async () => {
+    const { createServer } = await import('node:http');
+    const { openCheckpoint } = await import('./index.ts');
+    const received: Array<{ at: number; note: string }> = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push(JSON.parse(body) as { at: number; note: string });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const t = await createTestApp(engine, { CONCLAVE_AUDIT_WITNESS_URL: `http://127.0.0.1:${port}/witness` });
+    try {
+      await t.ctx.audit.record({ action: 'test.event' });
+      await t.ctx.audit.checkpoint();
+      assert.equal(received.length, 1);
+      const opened = openCheckpoint(received[0]?.note ?? '', t.ctx.audit.keyName, t.ctx.audit.publicKey);
+      assert.ok(opened.ok && opened.checkpoint.size === 1);
+    } finally {
+      await t.close();
+      server.close();
+    }
+  });
+});

@@ -21,6 +21,8 @@ export interface Config {
   masterKeyEnv: string | undefined;
   /** The append-only file, outside the database, that every signed audit checkpoint is also written to. */
   auditWitnessPath: string;
+  /** Where every signed checkpoint is also POSTed (a second witness, on another system), if set. */
+  auditWitnessUrl: URL | undefined;
   databaseUrl: string | undefined;
   logLevel: LogLevel;
   trustProxy: boolean | number | string[];
@@ -54,6 +56,7 @@ export const CONFIG_VARIABLES = [
   { name: 'CONCLAVE_KEYS_DIR', default: './keys', meaning: 'Where secrets live (password pepper, master key; later the audit key). Keep it outside the data directory and out of database backups.' },
   { name: 'CONCLAVE_MASTER_KEY', default: '(unset: keys/master.key)', meaning: 'The master key as base64 of 32 bytes (from a secrets manager), instead of master.key in the keys directory.' },
   { name: 'CONCLAVE_AUDIT_WITNESS', default: './audit-witness/checkpoints.log', meaning: 'Append-only file that receives every signed audit checkpoint, outside the database (ideally on other storage), so deleting the newest audit entries is detectable.' },
+  { name: 'CONCLAVE_AUDIT_WITNESS_URL', default: '(unset)', meaning: 'https://… that receives every signed audit checkpoint as a JSON POST ({ at, note }): a witness on another system.' },
   { name: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to run on PostgreSQL instead of SQLite.' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'TRUST_PROXY', default: 'false', meaning: 'true, a hop count, or comma-separated proxy addresses whose X-Forwarded-For is believed.' },
@@ -156,6 +159,17 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   }
 
   const auditWitnessPath = resolve(cwd, read('CONCLAVE_AUDIT_WITNESS') ?? './audit-witness/checkpoints.log');
+  const witnessUrlRaw = read('CONCLAVE_AUDIT_WITNESS_URL');
+  let auditWitnessUrl: URL | undefined;
+  if (witnessUrlRaw !== undefined) {
+    try {
+      auditWitnessUrl = new URL(witnessUrlRaw);
+      if (auditWitnessUrl.protocol !== 'https:' && auditWitnessUrl.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      problems.push(`CONCLAVE_AUDIT_WITNESS_URL="${witnessUrlRaw}" is not an http(s) URL. Give the address that receives checkpoints, such as https://witness.example.org/conclave.`);
+      auditWitnessUrl = undefined;
+    }
+  }
 
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined) {
@@ -212,6 +226,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     keysDir,
     masterKeyEnv,
     auditWitnessPath,
+    auditWitnessUrl,
     databaseUrl,
     logLevel: logLevel ?? 'info',
     trustProxy,
