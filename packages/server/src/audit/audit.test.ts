@@ -249,6 +249,8 @@ describeEachEngine('audit log: bundles and the access report', (engine) => {
     assert.equal((await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access?since=yesterday` })).json().error.code, 'VALIDATION_FAILED');
     const recorded = await t.ctx.database.db.selectFrom('audit_entries').select('action').where('action', '=', 'audit.read').execute();
     assert.ok(recorded.length >= 1);
+    const joined = await t.ctx.database.db.selectFrom('audit_entries').selectAll().where('action', '=', 'room.join').execute();
+    assert.deepEqual(joined.map((e) => [e.room_id, e.actor_id]), [[roomId, member.accountId]], 'a join (the stream hears the room from then on) is recorded');
     await t.ctx.audit.checkpoint();
     const checkpoint = await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/checkpoint` });
     assert.equal(checkpoint.statusCode, 200, checkpoint.body);

@@ -152,6 +152,8 @@ export const joinRoom = async (ctx: AppContext, actor: Actor, roomId: string): P
   if (member) return;
   if (room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
   await addMember(ctx, room, actor.account.id);
+  // From here on this person's open sockets hear the room: recorded like the rooms a socket opens with.
+  await ctx.audit.record({ action: 'room.join', instanceId: room.instance_id, roomId: room.id, ...auditActor(actor) });
 };
 
 export const leaveRoom = async (ctx: AppContext, actor: Actor, roomId: string): Promise<void> => {
@@ -167,6 +169,7 @@ export const addRoomMember = async (ctx: AppContext, actor: Actor, roomId: strin
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
   if (!(await findMembership(ctx.database.db, room.instance_id, accountId))) throw new AppError('ACCOUNT_NOT_FOUND');
   await addMember(ctx, room, accountId);
+  await ctx.audit.record({ action: 'room.add_member', instanceId: room.instance_id, roomId: room.id, ...auditActor(actor), detail: { accountId } });
 };
 
 /** The room's owner or an instance admin removes someone; anyone may remove themselves (leave). */
