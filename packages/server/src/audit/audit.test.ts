@@ -69,7 +69,7 @@ describeEachEngine('audit log: what is recorded', (engine) => {
     await t.as(owner, { method: 'PATCH', url: `/api/v1/rooms/${rooms['a3']?.id}`, payload: { topic: 'new topic' } });
     const entries = await t.ctx.database.db.selectFrom('audit_entries').selectAll().orderBy('seq').execute();
     const kinds = entries.map((e) => `${e.action}${e.action === 'room.read' ? `:${(JSON.parse(e.detail) as { kind: string }).kind}` : ''}`);
-    for (const kind of ['room.read:search', 'room.read:message', 'auth.login', 'auth.login_failed', 'session.end', 'room.update', 'room.create', 'instance.create']) {
+    for (const kind of ['setup.complete', 'room.read:search', 'room.read:message', 'auth.login', 'auth.login_failed', 'session.end', 'room.update', 'room.create', 'instance.create']) {
       assert.ok(kinds.includes(kind), `${kind} in ${[...new Set(kinds)].join(', ')}`);
     }
     const failures = entries.filter((e) => e.action === 'auth.login_failed');
@@ -249,6 +249,8 @@ describeEachEngine('audit log: bundles and the access report', (engine) => {
     assert.equal((await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/audit/access?since=yesterday` })).json().error.code, 'VALIDATION_FAILED');
     const recorded = await t.ctx.database.db.selectFrom('audit_entries').select('action').where('action', '=', 'audit.read').execute();
     assert.ok(recorded.length >= 1);
+    const signedUp = await t.ctx.database.db.selectFrom('audit_entries').selectAll().where('action', '=', 'instance.join').execute();
+    assert.deepEqual(signedUp.map((e) => [e.instance_id, e.actor_id]), [[instanceId, member.accountId]], 'sign-up into the instance is recorded');
     const joined = await t.ctx.database.db.selectFrom('audit_entries').selectAll().where('action', '=', 'room.join').execute();
     assert.deepEqual(joined.map((e) => [e.room_id, e.actor_id]), [[roomId, member.accountId]], 'a join (the stream hears the room from then on) is recorded');
     await t.ctx.audit.checkpoint();

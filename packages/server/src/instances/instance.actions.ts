@@ -94,6 +94,7 @@ export const createFirstInstance = async (ctx: AppContext, input: FirstInstanceI
     await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: account.id, role: 'owner', created_at: now });
   });
   ctx.log.info({ instanceId: instance.id, accountId: account.id }, 'setup completed');
+  await ctx.audit.record({ action: 'setup.complete', instanceId: instance.id, actorId: account.id, detail: { slug: instance.slug } });
   return { account, instance };
 };
 
@@ -139,6 +140,7 @@ export const signUp = async (ctx: AppContext, input: SignupRequest): Promise<voi
       if (invite && !(await consumeInvite(trx, invite.id, account.id, now))) throw new AppError('INVITE_INVALID');
       await insertMembershipIfAbsent(trx, { instance_id: instance.id, account_id: account.id, role, created_at: now });
     });
+    await ctx.audit.record({ action: 'instance.join', instanceId: instance.id, actorId: account.id, detail: { role, inviteId: invite?.id ?? null, newAccount: insertIt } });
   };
 
   const existing = await findAccountByEmail(ctx, input.email);
