@@ -7,43 +7,60 @@
 // Part 2 (verify): one server's database given N realistic `room.read` entries straight through the audit
 // queries (as AuditLog.flush builds them), a signed and witnessed checkpoint over all of them, then
 // `verifyAuditLog` end to end, the row loading alone, and the in-memory work (leaves and tree) alone.
-import { execSync } from 'node:child_process';
-import { hash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hash } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { buildApp, createServices, loadConfig } from '@conclave/server';
+import type pg from 'pg';
 import type { Services } from '@conclave/server';
 import { canonicalEntry, canonicalJson, entryLeaf, findHeadSeq, listEntriesAfter, verifyAuditLog } from '../packages/server/src/audit/index.ts';
 import type { AuditRow, VerifyReport } from '../packages/server/src/audit/index.ts';
 import { insertEntries } from '../packages/server/src/audit/audit.queries.ts';
 import { leafHash, TreeBuilder } from '../packages/server/src/audit/merkle.ts';
-import { createLogger } from '../packages/server/src/http/logger.ts';
-import type { App } from '../packages/server/src/http/types.ts';
-import { issueSetupToken } from '../packages/server/src/instances/index.ts';
-import { describeMachine, median, percentile } from './lib/machine.ts';
+import { describeMachine, median } from './lib/machine.ts';
+import {
+  adminPool,
+  benchCommand,
+  buildPair,
+  checkHistory,
+  comparisonCells,
+  compareOnOff,
+  CONCURRENCY,
+  drive,
+  engineName,
+  ENGINES,
+  fmt,
+  interleaved,
+  makeStorage,
+  MODES,
+  openServices,
+  PAGE,
+  POSTERS,
+  prefill,
+  readOverhead,
+  rng,
+  ROOMS,
+  ROUND_MS,
+  round1,
+  round2,
+  round3,
+  ROUNDS,
+  roundsForResults,
+  runLines,
+  SQLITE_SYNCHRONOUS,
+  uncommittedTrackedFiles,
+  WARMUP_MS,
+  writeResults,
+} from './lib/in-process.ts';
+import type { Engine, Mode, OnOff, Prefill, Round, Server } from './lib/in-process.ts';
 
-type Engine = 'sqlite' | 'postgres';
-type Mode = 'on' | 'off';
 type Part = 'reads' | 'verify';
 
-const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
 const PARTS: readonly Part[] = ['reads', 'verify'];
-const ROUND_MS = Number(process.env['BENCH_ROUND_MS'] ?? 5_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 1_500);
-const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
 /** Messages posted to each room before the rounds: a page is the latest 50 by index, so depth matters little. */
 const HISTORY_FILL = Number(process.env['BENCH_HISTORY_FILL'] ?? 300);
-const ROOMS = 8;
-const POSTERS = 4;
-const PAGE = 50;
-const PG_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/conclave_test';
 /** Entries in the log that part 2 verifies. */
 const VERIFY_ENTRIES = Number(process.env['BENCH_VERIFY_ENTRIES'] ?? 1_000_000);
 const VERIFY_RUNS = Number(process.env['BENCH_VERIFY_RUNS'] ?? 3);
@@ -57,94 +74,7 @@ const BREAKDOWN_ENTRIES = Math.min(VERIFY_ENTRIES, Number(process.env['BENCH_BRE
 const TARGET_OVERHEAD_PERCENT = 20;
 const TARGET_VERIFY_PER_SECOND = 500_000;
 
-// ---- message bodies: 80–300 characters of varied words, the same sequence for both servers ----
-
-const WORDS = (
-  'the a to and of in is it for on that we this with be are you not have at can was do if but will should just ' +
-  'deploy release build pipeline staging production rollback migration schema index query latency throughput cache ' +
-  'review merge branch commit rebase conflict hotfix ticket backlog sprint standup retro roadmap estimate deadline ' +
-  'customer invoice contract onboarding support escalation outage incident postmortem alert dashboard metrics ' +
-  'lunch coffee tomorrow today yesterday morning afternoon meeting calendar holiday weekend vacation office remote ' +
-  'Ada Grace Alan Linus Barbara Edsger Margaret Dennis Ken Frances Tuesday Friday Q3 v2.4 #1287 PR-512 eu-west-1 ' +
-  'looks good thanks sorry maybe probably definitely agreed blocked waiting done shipped broken flaky fixed ' +
-  'café naïve jalapeño Zürich São Paulo 東京 ✓ 🚀 👍 ~2ms 99.9% 3x 404 500 OK'
-).split(' ');
-
-const rng = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-const makeBodies = (count: number): string[] => {
-  const random = rng(20261122);
-  const bodies: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const target = 80 + Math.floor(random() * 221);
-    const words: string[] = [];
-    let length = 0;
-    while (length < target) {
-      const word = WORDS[Math.floor(random() * WORDS.length)] ?? 'ok';
-      words.push(word);
-      length += word.length + 1;
-      if (random() < 0.08) words[words.length - 1] += random() < 0.5 ? '.' : ',';
-    }
-    let body = words.join(' ');
-    if (body.length > 300) body = body.slice(0, 300).trimEnd();
-    bodies.push(body.charAt(0).toUpperCase() + body.slice(1));
-  }
-  return bodies;
-};
-
-const BODIES = makeBodies(4_096);
-const BODY_SET = new Set(BODIES);
-
-// ---- storage: a temp dir per server, and a PostgreSQL schema ----
-
-interface Storage {
-  dir: string;
-  pgSchema: string | undefined;
-  drop(): Promise<void>;
-}
-
-const makeStorage = async (engine: Engine, label: string, admin: () => pg.Pool): Promise<Storage> => {
-  const dir = await mkdtemp(join(tmpdir(), `conclave-bench-audit-${label}-`));
-  let pgSchema: string | undefined;
-  if (engine === 'postgres') {
-    pgSchema = `bench_audit_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
-    await admin().query(`create schema ${pgSchema}`);
-  }
-  return {
-    dir,
-    pgSchema,
-    drop: async () => {
-      if (pgSchema) await admin().query(`drop schema if exists ${pgSchema} cascade`);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-};
-
-const openServices = async (engine: Engine, storage: Storage, audit: boolean): Promise<Services> => {
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    CONCLAVE_DATA_DIR: join(storage.dir, 'data'),
-    CONCLAVE_KEYS_DIR: join(storage.dir, 'keys'),
-    CONCLAVE_AUDIT_WITNESS: join(storage.dir, 'witness.log'),
-    AUTH_RATE_LIMIT_IP: '100000000/1m',
-    AUTH_RATE_LIMIT_ACCOUNT: '100000000/1m',
-    MESSAGE_RATE_LIMIT: '100000000/1m',
-    ...(engine === 'postgres' ? { DATABASE_URL: PG_URL } : {}),
-    ...(process.env['SQLITE_SYNCHRONOUS'] ? { SQLITE_SYNCHRONOUS: process.env['SQLITE_SYNCHRONOUS'] } : {}),
-  });
-  return createServices(config, { logger: createLogger('warn'), audit, ...(storage.pgSchema ? { pgSchema: storage.pgSchema } : {}) });
-};
+// ---- the audit log ----
 
 /** Entries in the log; `readCommits`: distinct `at` of the room.read entries, one per group commit (two in the same millisecond count once). */
 const countEntries = async (services: Services): Promise<{ total: number; roomReads: number; readCommits: number }> => {
@@ -161,272 +91,9 @@ const countEntries = async (services: Services): Promise<{ total: number; roomRe
 
 const verifyOptions = (services: Services) => ({ keyName: services.audit.keyName, publicKey: services.audit.publicKey, witnessPath: services.config.auditWitnessPath });
 
-// ---- part 1: servers ----
+// ---- part 1: history reads, audit on vs off ----
 
-interface Person {
-  accountId: string;
-  headers: Record<string, string>;
-}
-
-interface Server {
-  engine: Engine;
-  mode: Mode;
-  app: App;
-  services: Services;
-  instanceId: string;
-  rooms: string[];
-  people: Person[];
-  /** Request counters: which body, poster and room come next (the same sequence on both servers). */
-  posted: number;
-  read: number;
-  /** History pages answered 200: each one an audit entry on the on server. */
-  pagesServed: number;
-  close(): Promise<void>;
-}
-
-const expect = (what: string, status: number, wanted: number, body: string): void => {
-  if (status !== wanted) throw new Error(`${what}: expected ${wanted}, got ${status} ${body.slice(0, 300)}`);
-};
-
-const buildServer = async (engine: Engine, mode: Mode, admin: () => pg.Pool): Promise<Server> => {
-  const storage = await makeStorage(engine, mode, admin);
-  let services: Services | undefined;
-  let app: App | undefined;
-  try {
-    services = await openServices(engine, storage, mode === 'on');
-    app = await buildApp(services);
-    await app.ready();
-    const theApp = app;
-    const inject = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, headers: Record<string, string> = {}) =>
-      theApp.inject({ method, url, headers, ...(payload ? { payload: payload as unknown as string } : {}) });
-
-    const password = `bench-${randomBytes(12).toString('base64url')}`;
-    const login = async (email: string): Promise<Person> => {
-      const response = await inject('POST', '/api/v1/auth/login', { email, password, mode: 'bearer' });
-      expect('log-in', response.statusCode, 200, response.body);
-      const body = response.json<{ account: { id: string }; token: string }>();
-      return { accountId: body.account.id, headers: { authorization: `Bearer ${body.token}` } };
-    };
-
-    const setupToken = await issueSetupToken(services);
-    if (!setupToken) throw new Error('no setup token: the database is not fresh');
-    const slug = `bench-${randomBytes(3).toString('hex')}`;
-    const setup = await inject('POST', '/api/v1/setup', {
-      setupToken,
-      instance: { slug, name: 'Audit bench' },
-      owner: { email: 'owner@example.org', displayName: 'Owner', password },
-    });
-    expect('setup', setup.statusCode, 201, setup.body);
-    const instanceId = setup.json<{ instance: { id: string } }>().instance.id;
-    const owner = await login('owner@example.org');
-    const open = await inject('PATCH', `/api/v1/instances/${instanceId}`, { signupMode: 'open' }, owner.headers);
-    expect('open sign-up', open.statusCode, 200, open.body);
-    const people = [owner];
-    for (let i = 1; i < POSTERS; i += 1) {
-      const email = `poster-${i}@example.org`;
-      const signup = await inject('POST', '/api/v1/auth/signup', { email, password, displayName: `Poster ${i}`, instance: slug });
-      expect('sign-up', signup.statusCode, 202, signup.body);
-      people.push(await login(email));
-    }
-    const rooms: string[] = [];
-    for (let r = 0; r < ROOMS; r += 1) {
-      const created = await inject('POST', `/api/v1/instances/${instanceId}/rooms`, { name: `Room ${r}`, topic: `Bench room ${r}: ${BODIES[r] ?? ''}`.slice(0, 200), privacy: 'public' }, owner.headers);
-      expect('create room', created.statusCode, 201, created.body);
-      const roomId = created.json<{ id: string }>().id;
-      for (const person of people.slice(1)) {
-        const joined = await inject('POST', `/api/v1/rooms/${roomId}/join`, undefined, person.headers);
-        expect('join room', joined.statusCode, 204, joined.body);
-      }
-      rooms.push(roomId);
-    }
-    const built = { services, app };
-    return {
-      engine,
-      mode,
-      app,
-      services,
-      instanceId,
-      rooms,
-      people,
-      posted: 0,
-      read: 0,
-      pagesServed: 0,
-      close: async () => {
-        await built.app.close();
-        await built.services.close();
-        await storage.drop();
-      },
-    };
-  } catch (error) {
-    await app?.close();
-    await services?.close();
-    await storage.drop();
-    throw error;
-  }
-};
-
-// ---- part 1: load ----
-
-type Operation = 'post' | 'history';
-
-interface Round {
-  mode: Mode;
-  round: number;
-  ok: number;
-  perSecond: number;
-  elapsedMs: number;
-  statuses: Record<string, number>;
-  latencyMs: { p50: number; p99: number };
-  /** CPU time of this process (server, and the inject client) per successful request. */
-  cpuMicrosPerOp: number;
-  latencies: number[];
-}
-
-/** The n-th post of a server: poster n mod 4, then the next room, bodies in order. */
-const postRequest = (server: Server, n: number) => {
-  const person = server.people[n % server.people.length] as Person;
-  const roomId = server.rooms[Math.floor(n / server.people.length) % server.rooms.length] as string;
-  const body = BODIES[n % BODIES.length] as string;
-  return server.app.inject({ method: 'POST', url: `/api/v1/rooms/${roomId}/messages`, headers: person.headers, payload: { body } as unknown as string });
-};
-
-const historyRequest = (server: Server, n: number) => {
-  const person = server.people[n % server.people.length] as Person;
-  const roomId = server.rooms[Math.floor(n / server.people.length) % server.rooms.length] as string;
-  return server.app.inject({ method: 'GET', url: `/api/v1/rooms/${roomId}/messages?limit=${PAGE}`, headers: person.headers });
-};
-
-/** CONCURRENCY requests in flight until the deadline (or until `count` are issued). */
-const drive = async (server: Server, operation: Operation, limit: { ms?: number; count?: number }): Promise<Omit<Round, 'mode' | 'round'>> => {
-  const wanted = operation === 'post' ? 201 : 200;
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const deadline = limit.ms === undefined ? Infinity : started + limit.ms;
-  let issued = 0;
-  const more = (): boolean => performance.now() < deadline && (limit.count === undefined || issued < limit.count);
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (more()) {
-        issued += 1;
-        const n = operation === 'post' ? server.posted++ : server.read++;
-        const sent = performance.now();
-        const response = await (operation === 'post' ? postRequest(server, n) : historyRequest(server, n));
-        const took = performance.now() - sent;
-        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
-        if (response.statusCode === wanted) {
-          latencies.push(took);
-          if (operation === 'history') server.pagesServed += 1;
-        } else if ((statuses[response.statusCode] ?? 0) === 1) console.warn(`  ${server.mode}/${operation}: ${response.statusCode} ${response.body.slice(0, 200)}`);
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  const ok = latencies.length;
-  latencies.sort((a, b) => a - b);
-  return {
-    ok,
-    perSecond: ok / (elapsedMs / 1000),
-    elapsedMs,
-    statuses,
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
-    cpuMicrosPerOp: ok === 0 ? NaN : (cpu.user + cpu.system) / ok,
-    latencies,
-  };
-};
-
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** on, off, off, on, on, off, …: ROUNDS of each, alternating which goes first. */
-const interleaved = async (servers: Record<Mode, Server>): Promise<Round[]> => {
-  const rounds: Round[] = [];
-  for (let i = 0; i < ROUNDS; i += 1) {
-    const order: Mode[] = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
-    for (const mode of order) {
-      await pause(200);
-      const result = await drive(servers[mode], 'history', { ms: ROUND_MS });
-      rounds.push({ mode, round: i + 1, ...result });
-      console.log(
-        `  history round ${i + 1} ${mode.padEnd(3)}: ${result.perSecond.toFixed(0).padStart(6)} /s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms, ${result.cpuMicrosPerOp.toFixed(0)} µs CPU/op`,
-      );
-    }
-  }
-  return rounds;
-};
-
-// ---- figures ----
-
-const round1 = (n: number): number => Number(n.toFixed(1));
-const round2 = (n: number): number => Number(n.toFixed(2));
-const round3 = (n: number): number => Number(n.toFixed(3));
-
-interface Side {
-  perSecond: { median: number; min: number; max: number; rounds: number[] };
-  latencyMs: { p50: number; p99: number };
-  cpuMicrosPerOp: number;
-  requests: number;
-  statuses: Record<string, number>;
-}
-
-interface Comparison {
-  engine: Engine;
-  on: Side;
-  off: Side;
-  /** median on ÷ median off, throughput. */
-  ratio: number;
-  overheadPercent: number;
-  /** Each on round ÷ the off round next to it (same pair), min and max: the spread the noise leaves. */
-  pairedRatio: { median: number; min: number; max: number };
-  latencyP50Ratio: number;
-  cpuPerOpRatio: number;
-  meetsTarget: boolean;
-}
-
-const side = (rounds: Round[]): Side => {
-  const rates = rounds.map((r) => r.perSecond);
-  const pooled = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  const statuses: Record<string, number> = {};
-  for (const r of rounds) for (const [status, count] of Object.entries(r.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
-  return {
-    perSecond: { median: round1(median(rates)), min: round1(Math.min(...rates)), max: round1(Math.max(...rates)), rounds: rates.map(round1) },
-    latencyMs: { p50: round2(percentile(pooled, 50)), p99: round2(percentile(pooled, 99)) },
-    cpuMicrosPerOp: round1(median(rounds.map((r) => r.cpuMicrosPerOp))),
-    requests: pooled.length,
-    statuses,
-  };
-};
-
-const compare = (engine: Engine, rounds: Round[]): Comparison => {
-  const on = rounds.filter((r) => r.mode === 'on');
-  const off = rounds.filter((r) => r.mode === 'off');
-  const onSide = side(on);
-  const offSide = side(off);
-  const ratio = median(on.map((r) => r.perSecond)) / median(off.map((r) => r.perSecond));
-  const paired = on.map((r) => r.perSecond / (off.find((o) => o.round === r.round)?.perSecond ?? NaN));
-  return {
-    engine,
-    on: onSide,
-    off: offSide,
-    ratio: round3(ratio),
-    overheadPercent: round1((1 - ratio) * 100),
-    pairedRatio: { median: round3(median(paired)), min: round3(Math.min(...paired)), max: round3(Math.max(...paired)) },
-    latencyP50Ratio: round3(onSide.latencyMs.p50 / offSide.latencyMs.p50),
-    cpuPerOpRatio: round3(onSide.cpuMicrosPerOp / offSide.cpuMicrosPerOp),
-    meetsTarget: (1 - ratio) * 100 < TARGET_OVERHEAD_PERCENT,
-  };
-};
-
-/** Both servers answer history with the bodies that were posted. */
-const checkHistory = async (server: Server): Promise<void> => {
-  const response = await historyRequest(server, 0);
-  expect('history', response.statusCode, 200, response.body);
-  server.pagesServed += 1;
-  const page = response.json<{ messages: Array<{ body: string }> }>();
-  if (page.messages.length !== PAGE) throw new Error(`history of the ${server.mode} server: ${page.messages.length} messages, expected ${PAGE}`);
-  if (!page.messages.every((m) => BODY_SET.has(m.body))) throw new Error(`history of the ${server.mode} server returned a body that was never posted`);
-};
+type Comparison = { engine: Engine } & OnOff;
 
 interface AuditCount {
   /** History pages answered 200 over the server's life (pre-fill check, warm-up and rounds). */
@@ -441,41 +108,35 @@ interface AuditCount {
 interface ReadsResult {
   engine: Engine;
   comparison: Comparison;
-  prefill: Record<Mode, { messages: number; seconds: number; perSecond: number }>;
+  prefill: Prefill;
   audit: Record<Mode, AuditCount>;
   /** verifyAuditLog over the on server's log after the rounds (a checkpoint made first). */
   onVerify: { ok: boolean; entries: number; seconds: number; problems: string[] };
-  rounds: Array<Omit<Round, 'latencies'>>;
+  rounds: Array<Omit<Round, 'latencies' | 'operation'>>;
   seconds: number;
 }
 
 const benchReads = async (engine: Engine, admin: () => pg.Pool): Promise<ReadsResult> => {
   const started = performance.now();
   console.log(`\n[${engine}, reads] building two servers (audit on and off)…`);
-  const built: Server[] = [];
+  let servers: Record<Mode, Server> | undefined;
   try {
-    for (const mode of ['on', 'off'] as const) built.push(await buildServer(engine, mode, admin));
-    const servers: Record<Mode, Server> = { on: built[0] as Server, off: built[1] as Server };
+    servers = await buildPair(engine, { bench: 'audit', instanceName: 'Audit bench', on: { audit: true }, off: { audit: false } }, admin);
+    const built = [servers.on, servers.off];
     const before = { on: await countEntries(servers.on.services), off: await countEntries(servers.off.services) };
     if (before.on.total === 0 || before.off.total !== 0) throw new Error(`the switch did not take: entries after setup on ${before.on.total}, off ${before.off.total}`);
 
     // Pre-fill: HISTORY_FILL messages in each room, through the API.
-    const prefill = {} as ReadsResult['prefill'];
-    for (const mode of ['on', 'off'] as const) {
-      const fill = await drive(servers[mode], 'post', { count: HISTORY_FILL * ROOMS });
-      if (fill.ok !== HISTORY_FILL * ROOMS) throw new Error(`pre-fill of the ${mode} server stored ${fill.ok} of ${HISTORY_FILL * ROOMS}: ${JSON.stringify(fill.statuses)}`);
-      prefill[mode] = { messages: fill.ok, seconds: round1(fill.elapsedMs / 1000), perSecond: round1(fill.perSecond) };
-      console.log(`  pre-filled ${mode}: ${fill.ok} messages in ${(fill.elapsedMs / 1000).toFixed(1)} s (${fill.perSecond.toFixed(0)} /s)`);
-    }
+    const filled = await prefill(servers, HISTORY_FILL);
     for (const server of built) await checkHistory(server);
     // Fresh planner statistics for both schemas: otherwise autovacuum analyzes whichever server it reaches first.
     if (engine === 'postgres') await admin().query('analyze');
 
     for (const server of built) await drive(server, 'history', { ms: WARMUP_MS });
-    const rounds = await interleaved(servers);
+    const rounds = await interleaved(servers, 'history');
 
     const audit = {} as ReadsResult['audit'];
-    for (const mode of ['on', 'off'] as const) {
+    for (const mode of MODES) {
       const counted = await countEntries(servers[mode].services);
       audit[mode] = {
         pagesServed: servers[mode].pagesServed,
@@ -497,21 +158,15 @@ const benchReads = async (engine: Engine, admin: () => pg.Pool): Promise<ReadsRe
 
     return {
       engine,
-      comparison: compare(engine, rounds),
-      prefill,
+      comparison: { engine, ...compareOnOff(rounds, TARGET_OVERHEAD_PERCENT) },
+      prefill: filled,
       audit,
       onVerify,
-      rounds: rounds.map(({ latencies: _latencies, ...r }) => ({
-        ...r,
-        perSecond: round1(r.perSecond),
-        elapsedMs: round1(r.elapsedMs),
-        latencyMs: { p50: round2(r.latencyMs.p50), p99: round2(r.latencyMs.p99) },
-        cpuMicrosPerOp: round1(r.cpuMicrosPerOp),
-      })),
+      rounds: roundsForResults(rounds).map(({ operation: _operation, ...r }) => r),
       seconds: round1((performance.now() - started) / 1000),
     };
   } finally {
-    for (const server of built) await server.close();
+    if (servers) for (const mode of MODES) await servers[mode].close();
     console.log(`[${engine}, reads] done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
 };
@@ -755,10 +410,10 @@ interface VerifyResult {
 const benchVerify = async (engine: Engine, admin: () => pg.Pool): Promise<VerifyResult> => {
   const started = performance.now();
   console.log(`\n[${engine}, verify] ${VERIFY_ENTRIES.toLocaleString('en-US')} entries…`);
-  const storage = await makeStorage(engine, 'verify', admin);
+  const storage = await makeStorage('audit', engine, 'verify', admin);
   let services: Services | undefined;
   try {
-    services = await openServices(engine, storage, true);
+    services = await openServices(engine, storage, { audit: true });
     const db = services.database.db;
     const existing = await countEntries(services);
     if (existing.total !== 0 || (await findHeadSeq(db)) !== 0) throw new Error(`a fresh database holds ${existing.total} audit entries`);
@@ -884,26 +539,10 @@ const benchVerify = async (engine: Engine, admin: () => pg.Pool): Promise<Verify
 
 // ---- report ----
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const pct = (n: number): string => `${n > 0 ? '+' : ''}${n.toFixed(1)}%`;
-const spreadPct = (paired: Comparison['pairedRatio']): string => `${pct((1 - paired.max) * 100)} to ${pct((1 - paired.min) * 100)}`;
-const engineName = (engine: Engine): string => (engine === 'sqlite' ? 'SQLite' : 'PostgreSQL');
-
 const readsReading = (r: ReadsResult): string => {
   const c = r.comparison;
-  const lowest = (1 - c.pairedRatio.max) * 100;
-  const highest = (1 - c.pairedRatio.min) * 100;
-  const verdict =
-    highest < TARGET_OVERHEAD_PERCENT
-      ? `under the ${TARGET_OVERHEAD_PERCENT}% target in every round pair`
-      : lowest >= TARGET_OVERHEAD_PERCENT
-        ? `over the ${TARGET_OVERHEAD_PERCENT}% target in every round pair`
-        : c.meetsTarget
-          ? `under the ${TARGET_OVERHEAD_PERCENT}% target by the medians, but the round pairs range past it`
-          : `over the ${TARGET_OVERHEAD_PERCENT}% target by the medians, but some round pairs fall under it`;
-  const zero = lowest <= 0 && highest >= 0 ? " The pairs straddle zero: the difference is within this machine's noise." : '';
-  const addedCpu = c.on.cpuMicrosPerOp - c.off.cpuMicrosPerOp;
-  return `- **${engineName(r.engine)}, history**: overhead ${pct(c.overheadPercent)} by the medians (round pairs ${spreadPct(c.pairedRatio)}), ${verdict}. CPU per request on ÷ off: ${c.cpuPerOpRatio} (${addedCpu >= 0 ? '+' : ''}${fmt(addedCpu)} µs). The on server wrote ${fmt(r.audit.on.roomReadEntries)} \`room.read\` entries for ${fmt(r.audit.on.pagesServed)} pages served (one each; ${fmt(r.audit.on.totalEntries)} entries in all, with set-up and log-ins; ${r.audit.on.entriesPerCommit} entries per group commit on average, ${fmt(r.audit.on.readCommits)} commits) and its log verified (${fmt(r.onVerify.entries)} entries in ${r.onVerify.seconds} s); the off server wrote ${fmt(r.audit.off.totalEntries)}.${zero}`;
+  const read = readOverhead(c, TARGET_OVERHEAD_PERCENT);
+  return `- **${engineName(r.engine)}, history**: ${read.summary}. ${read.cpuRatio} (${read.addedCpu}). The on server wrote ${fmt(r.audit.on.roomReadEntries)} \`room.read\` entries for ${fmt(r.audit.on.pagesServed)} pages served (one each; ${fmt(r.audit.on.totalEntries)} entries in all, with set-up and log-ins; ${r.audit.on.entriesPerCommit} entries per group commit on average, ${fmt(r.audit.on.readCommits)} commits) and its log verified (${fmt(r.onVerify.entries)} entries in ${r.onVerify.seconds} s); the off server wrote ${fmt(r.audit.off.totalEntries)}.${read.noise}`;
 };
 
 const verifyReading = (v: VerifyResult): string => {
@@ -935,13 +574,8 @@ export const run = async (args: string[]): Promise<void> => {
   if (engines.length === 0) engines.push(...ENGINES);
   if (parts.length === 0) parts.push(...PARTS);
   const machine = describeMachine(['fastify', 'better-sqlite3', 'pg', 'kysely']);
-  let uncommitted = 'unknown';
-  try {
-    uncommitted = String(execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8' }).split('\n').filter(Boolean).length);
-  } catch {
-    // not a checkout
-  }
-  const overrides = [
+  const uncommitted = uncommittedTrackedFiles();
+  const command = benchCommand('audit', args, [
     'BENCH_ROUND_MS',
     'BENCH_ROUNDS',
     'BENCH_WARMUP_MS',
@@ -952,11 +586,7 @@ export const run = async (args: string[]): Promise<void> => {
     'BENCH_VERIFY_RUNS',
     'BENCH_BREAKDOWN_ENTRIES',
     'SQLITE_SYNCHRONOUS',
-  ]
-    .filter((name) => process.env[name] !== undefined)
-    .map((name) => `${name}=${process.env[name] as string} `)
-    .join('');
-  const command = `${overrides}npm run bench -- audit${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
+  ]);
   const settings = {
     roundMs: ROUND_MS,
     roundsEach: ROUNDS,
@@ -972,12 +602,11 @@ export const run = async (args: string[]): Promise<void> => {
     insertStatement: INSERT_STATEMENT,
     verifyPage: VERIFY_PAGE,
     breakdownEntries: BREAKDOWN_ENTRIES,
-    sqliteSynchronous: process.env['SQLITE_SYNCHRONOUS'] ?? 'normal (default)',
+    sqliteSynchronous: SQLITE_SYNCHRONOUS,
   };
   console.log(`audit log: ${parts.join(' and ')} on ${engines.join(', ')}`);
 
-  let pool: pg.Pool | undefined;
-  const admin = (): pg.Pool => (pool ??= new pg.Pool({ connectionString: PG_URL, max: 2 }));
+  const { admin, end } = adminPool();
   const reads: ReadsResult[] = [];
   const verifies: VerifyResult[] = [];
   const started = performance.now();
@@ -985,7 +614,7 @@ export const run = async (args: string[]): Promise<void> => {
     if (parts.includes('reads')) for (const engine of engines) reads.push(await benchReads(engine, admin));
     if (parts.includes('verify')) for (const engine of engines) verifies.push(await benchVerify(engine, admin));
   } finally {
-    await pool?.end();
+    await end();
   }
   const loadAfter = loadavg().map((n) => Number(n.toFixed(2)));
 
@@ -993,7 +622,7 @@ export const run = async (args: string[]): Promise<void> => {
     '| engine | on: median /s (min–max) | off: median /s (min–max) | on ÷ off | overhead | p50 ms on / off | p99 ms on / off | CPU µs/request on / off | room.read entries on / pages served on | entries per group commit, on | entries off |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...reads.map(({ comparison: c, audit }) =>
-      `| ${c.engine} | ${fmt(c.on.perSecond.median)} (${fmt(c.on.perSecond.min)}–${fmt(c.on.perSecond.max)}) | ${fmt(c.off.perSecond.median)} (${fmt(c.off.perSecond.min)}–${fmt(c.off.perSecond.max)}) | ${c.ratio} | ${pct(c.overheadPercent)} (pairs ${spreadPct(c.pairedRatio)}) | ${c.on.latencyMs.p50} / ${c.off.latencyMs.p50} | ${c.on.latencyMs.p99} / ${c.off.latencyMs.p99} | ${fmt(c.on.cpuMicrosPerOp)} / ${fmt(c.off.cpuMicrosPerOp)} | ${fmt(audit.on.roomReadEntries)} / ${fmt(audit.on.pagesServed)} | ${audit.on.entriesPerCommit} | ${fmt(audit.off.totalEntries)} |`,
+      `| ${c.engine} | ${comparisonCells(c)} | ${fmt(audit.on.roomReadEntries)} / ${fmt(audit.on.pagesServed)} | ${audit.on.entriesPerCommit} | ${fmt(audit.off.totalEntries)} |`,
     ),
   ];
   const range = (t: Timed): string => `${Math.min(...t.seconds)}–${Math.max(...t.seconds)}`;
@@ -1016,12 +645,10 @@ export const run = async (args: string[]): Promise<void> => {
   if (reads.length > 0) console.log(`\n${readsTable.join('\n')}`);
   if (verifies.length > 0) console.log(`\n${verifyTable.join('\n')}\n\n${breakdownTable.join('\n')}`);
 
-  const stamp = machine.date.slice(0, 19).replaceAll(':', '-');
   const report = [
     `# Audit log benchmark, ${machine.date}`,
     '',
-    `Command: \`${command}\` (commit ${machine.commit}, ${uncommitted} tracked file(s) with uncommitted changes). Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load average before the run ${machine.loadAverage.join(' / ')}, after ${loadAfter.join(' / ')}.`,
-    `Packages: ${Object.entries(machine.packages).map(([k, v]) => `${k} ${v}`).join(', ')}. SQLite synchronous=${settings.sqliteSynchronous}; PostgreSQL at ${PG_URL.replace(/\/\/[^@]*@/, '//')}, a fresh schema per server.`,
+    ...runLines(machine, command, uncommitted, loadAfter),
     '',
     ...(reads.length > 0
       ? [
@@ -1086,7 +713,5 @@ export const run = async (args: string[]): Promise<void> => {
     reads,
     verify: verifies,
   };
-  await writeFile(join('bench', 'results', `audit-${stamp}.md`), report);
-  await writeFile(join('bench', 'results', `audit-${stamp}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  console.log(`wrote bench/results/audit-${stamp}.md and .json (${json.totalSeconds} s)`);
+  await writeResults('audit', machine, report, json);
 };
