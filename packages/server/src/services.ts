@@ -150,7 +150,10 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     });
     const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const onRedisError = (error: Error) => log.error({ err: error }, 'redis error');
-    const bus = config.redisUrl ? await createRedisBus(config.redisUrl, `${config.redisPrefix}:bus`, onRedisError) : createLocalBus();
+    const channel = `${config.redisPrefix}:bus`;
+    // Events carry message bodies and revocations: sealed under the server's data key, bound to the channel.
+    const codec = { encode: (text: string) => keyring.server.seal('bus.batch', channel, text), decode: (text: string) => keyring.server.open('bus.batch', channel, text) };
+    const bus = config.redisUrl ? await createRedisBus(config.redisUrl, channel, onRedisError, codec) : createLocalBus();
     const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
     redis?.on('error', onRedisError);
     const presence = createPresenceDirectory(bus);

@@ -48,11 +48,18 @@ export const createLocalBus = (): EventBus => {
   };
 };
 
+/** How a batch is sealed on the wire (AEAD under a key every node has): Redis sees no content and cannot forge. */
+export interface BusCodec {
+  encode(text: string): string;
+  /** Throws for anything not sealed by a node of this deployment. */
+  decode(text: string): string;
+}
+
 /**
- * Many processes: Redis pub/sub on one channel. A batch travels as one Redis message. A node receives its
- * own messages back through Redis, so delivery has one path whatever the sender.
+ * Many processes: Redis pub/sub on one channel. A batch travels as one Redis message, sealed by the codec.
+ * A node receives its own messages back through Redis, so delivery has one path whatever the sender.
  */
-export const createRedisBus = async (url: string, channel: string, onError: (error: Error) => void): Promise<EventBus> => {
+export const createRedisBus = async (url: string, channel: string, onError: (error: Error) => void, codec: BusCodec = { encode: (t) => t, decode: (t) => t }): Promise<EventBus> => {
   const publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const subscriber = new Redis(url, { lazyConnect: true });
   publisher.on('error', onError);
@@ -63,8 +70,9 @@ export const createRedisBus = async (url: string, channel: string, onError: (err
   subscriber.on('message', (_channel: string, data: string) => {
     let messages: BusMessage[];
     try {
-      messages = JSON.parse(data) as BusMessage[];
+      messages = JSON.parse(codec.decode(data)) as BusMessage[];
     } catch (error) {
+      // Not ours (forged, or from another deployment sharing the channel), or corrupt: dropped.
       onError(error as Error);
       return;
     }
@@ -74,7 +82,7 @@ export const createRedisBus = async (url: string, channel: string, onError: (err
   return {
     kind: 'redis',
     async publish(messages) {
-      if (messages.length > 0) await publisher.publish(channel, JSON.stringify(messages));
+      if (messages.length > 0) await publisher.publish(channel, codec.encode(JSON.stringify(messages)));
     },
     subscribe(handler) {
       handlers.add(handler);

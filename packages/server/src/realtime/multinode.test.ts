@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { STREAM_CLOSE, type ChatEvent } from '@conclave/protocol';
+import { Redis } from 'ioredis';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { call, freshPgSchema, redisReachable, startServer, testRedisUrl, type ServerProcess } from '../testing/server-process.ts';
 import { isType, openStream } from '../testing/stream-client.ts';
@@ -53,12 +54,25 @@ describe('two nodes on one PostgreSQL and one Redis', { skip }, () => {
       const roomId = (await call(a.url, 'POST', `/api/v1/instances/${instanceId}/rooms`, { token: owner, body: { name: 'across' } })).body['id'] as string;
       assert.equal((await call(b.url, 'POST', `/api/v1/rooms/${roomId}/join`, { token: member })).status, 204);
 
+      // What Redis (or anyone subscribed to it) sees: sealed batches only; and what it cannot do: forge one.
+      const spy = new Redis(testRedisUrl());
+      const seen: string[] = [];
+      spy.on('message', (_channel: string, data: string) => seen.push(data));
+      await spy.subscribe(`${env.REDIS_PREFIX}:bus`);
       const onB = await openStream(b.url, { token: member });
       await onB.next(isType('ready'));
       const posted = await call(a.url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: owner, body: { body: 'from node A' } });
       assert.equal(posted.status, 201);
       const event = await onB.next<Extract<ChatEvent, { type: 'message.created' }>>(isType('message.created'));
       assert.equal(event.message.id, posted.body['id']);
+      assert.ok(seen.length > 0 && seen.every((data) => data.startsWith('cv1.') && !data.includes('from node A')), 'batches cross Redis sealed');
+      const forger = new Redis(testRedisUrl());
+      await forger.publish(`${env.REDIS_PREFIX}:bus`, JSON.stringify([{ kind: 'revoke', scope: { kind: 'global', notBefore: Date.now() + 60_000 } }]));
+      forger.disconnect();
+      spy.disconnect();
+      const after = await call(a.url, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: owner, body: { body: 'still here' } });
+      const second = await onB.next<Extract<ChatEvent, { type: 'message.created' }>>((frame) => frame.type === 'message.created' && frame.message.id === after.body['id']);
+      assert.equal(second.message.body, 'still here', 'a forged revocation on Redis closed nothing');
 
       const loggedOutAt = Date.now();
       assert.equal((await call(a.url, 'POST', '/api/v1/auth/logout', { token: member })).status, 204);
