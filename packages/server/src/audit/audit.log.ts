@@ -101,7 +101,11 @@ export class AuditLog {
       const page = await listLeafHashesAfter(db, this.tree.size, 10_000);
       if (page.length === 0) break;
       for (const row of page) {
-        if (Number(row.seq) !== this.tree.size + 1) return undefined; // a gap: an append still committing
+        if (Number(row.seq) !== this.tree.size + 1) {
+          // Appends commit in sequence order (the head row lock), so a gap means rows were removed.
+          this.options.log.error({ expected: this.tree.size + 1, found: Number(row.seq) }, 'audit log has a gap; no checkpoint signed until conclave audit verify is run');
+          return undefined;
+        }
         this.tree.push(Buffer.from(row.leaf_hash, 'hex'));
       }
     }

@@ -226,11 +226,7 @@ describeEachEngine('audit log: bundles and the access report', (engine) => {
 
   before(async () => {
     t = await createTestApp(engine);
-    const setup = await t.setUp();
-    owner = setup.owner;
-    instanceId = setup.instanceId;
-    const invite = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/invites`, payload: {} });
-    member = await t.signUpAndLogIn(setup.instanceSlug, { inviteToken: invite.json<{ token: string }>().token });
+    ({ owner, member, instanceId } = await t.setUpWithMember());
     roomId = (await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/rooms`, payload: { name: 'Reported' } })).json<{ id: string }>().id;
     await t.as(member, { method: 'POST', url: `/api/v1/rooms/${roomId}/join` });
     await t.as(member, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages` });

@@ -22,11 +22,7 @@ describeEachEngine('search', (engine) => {
   let direct: string;
   const ids: Record<string, string> = {};
 
-  const post = async (client: Client, roomId: string, body: string): Promise<string> => {
-    const response = await t.as(client, { method: 'POST', url: `/api/v1/rooms/${roomId}/messages`, payload: { body } });
-    assert.equal(response.statusCode, 201, response.body);
-    return response.json<{ id: string }>().id;
-  };
+  const post = async (client: Client, roomId: string, body: string): Promise<string> => (await t.post(client, roomId, body)).id;
 
   const search = async (client: Client, query: Record<string, string>): Promise<{ results: Hit[]; hasMore: boolean }> => {
     const response = await t.as(client, { method: 'GET', url: `/api/v1/search?${new URLSearchParams(query).toString()}` });

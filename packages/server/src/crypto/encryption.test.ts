@@ -19,11 +19,7 @@ const sqliteBytes = async (t: TestApp): Promise<Buffer> => {
   return Buffer.concat(await Promise.all((await readdir(dir)).map((file) => readFile(join(dir, file)))));
 };
 
-const post = async (t: TestApp, client: Client, roomId: string, body: string): Promise<{ id: string }> => {
-  const response = await t.as(client, { method: 'POST', url: `/api/v1/rooms/${roomId}/messages`, payload: { body } });
-  assert.equal(response.statusCode, 201, response.body);
-  return response.json<{ id: string }>();
-};
+const post = (t: TestApp, client: Client, roomId: string, body: string): Promise<{ id: string }> => t.post(client, roomId, body);
 
 const history = async (t: TestApp, client: Client, roomId: string): Promise<string[]> => {
   const response = await t.as(client, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages?limit=100` });
@@ -49,11 +45,7 @@ describeEachEngine('encryption at rest', (engine) => {
 
   before(async () => {
     t = await createTestApp(engine);
-    const setup = await t.setUp();
-    owner = setup.owner;
-    instanceId = setup.instanceId;
-    const invite = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/invites`, payload: {} });
-    member = await t.signUpAndLogIn(setup.instanceSlug, { inviteToken: invite.json<{ token: string }>().token, displayName: `Ada ${marker}` });
+    ({ owner, member, instanceId } = await t.setUpWithMember({ displayName: `Ada ${marker}` }));
     const invited = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/invites`, payload: { email: `${marker}@example.org` } });
     assert.equal(invited.statusCode, 201, invited.body);
     const room = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/rooms`, payload: { name: `Plans ${marker}`, topic: `All about ${marker}` } });

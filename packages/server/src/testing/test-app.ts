@@ -40,6 +40,10 @@ export interface TestApp {
   /** A request as `client`: cookie plus CSRF header, or bearer. */
   as(client: Client, options: InjectOptions): Promise<Response>;
   setUp(): Promise<{ owner: Client; instanceId: string; instanceSlug: string }>;
+  /** setUp, then a member who joined by the owner's invite. */
+  setUpWithMember(options?: { displayName?: string }): Promise<{ owner: Client; member: Client; instanceId: string; instanceSlug: string }>;
+  /** Posts a message (201 expected) and returns it. */
+  post(client: Client, roomId: string, body: string): Promise<{ id: string; body: string }>;
   login(email: string, password: string, via?: 'cookie' | 'bearer'): Promise<Client>;
   signUpAndLogIn(instanceSlug: string, options?: { inviteToken?: string; displayName?: string }): Promise<Client>;
   /** Starts listening on 127.0.0.1 (for WebSocket clients); returns the base URL. */
@@ -172,6 +176,18 @@ export const createTestApp = async (engine: Engine, envOverrides: Record<string,
       if (response.statusCode !== 201) throw new Error(`setup failed: ${response.statusCode} ${response.body}`);
       const body = response.json<{ instance: { id: string } }>();
       return { owner: await login(email, password), instanceId: body.instance.id, instanceSlug: slug };
+    },
+    async setUpWithMember(options = {}) {
+      const setup = await testApp.setUp();
+      const invite = await testApp.as(setup.owner, { method: 'POST', url: `/api/v1/instances/${setup.instanceId}/invites`, payload: {} });
+      const token = invite.json<{ token: string }>().token;
+      const member = await testApp.signUpAndLogIn(setup.instanceSlug, { inviteToken: token, ...(options.displayName ? { displayName: options.displayName } : {}) });
+      return { ...setup, member };
+    },
+    async post(client, roomId, body) {
+      const response = await testApp.as(client, { method: 'POST', url: `/api/v1/rooms/${roomId}/messages`, payload: { body } });
+      if (response.statusCode !== 201) throw new Error(`post failed: ${response.statusCode} ${response.body}`);
+      return response.json<{ id: string; body: string }>();
     },
     async signUpAndLogIn(instanceSlug, options = {}) {
       const email = newEmail();
