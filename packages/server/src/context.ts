@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/index.ts';
 import type { Config } from './config/config.ts';
+import type { SearchIndexer } from './chat/index.ts';
 import type { Keyring } from './crypto/index.ts';
 import type { Database } from './db/index.ts';
 import type { PasswordBlocklist } from './identity/password.blocklist.ts';
@@ -26,6 +27,8 @@ export interface AppContext {
   /** Committed events, revocations and presence, to every node. */
   bus: EventBus;
   presence: PresenceDirectory;
+  /** Writes new messages' search terms in batches, off the posting path. */
+  searchIndexer: SearchIndexer;
   /** Shared Redis when REDIS_URL is set (rate limits across nodes). */
   redis: Redis | undefined;
 }

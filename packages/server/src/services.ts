@@ -11,7 +11,7 @@ import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, 
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
 import { AuditLog, listCheckpoints, signerFromSeed } from './audit/index.ts';
-import { sealChatInClear } from './chat/index.ts';
+import { createSearchIndexer, reindexRecentMessages, sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
 
@@ -157,6 +157,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
     redis?.on('error', onRedisError);
     const presence = createPresenceDirectory(bus);
+    const searchIndexer = createSearchIndexer(database.db, log);
     // The resume window: prune the event log to its bounds, on every node (idempotent).
     const prune = setInterval(() => {
       pruneEvents(database.db, config.resumeWindowEvents, Date.now() - config.resumeWindowMs).catch((error: unknown) => log.warn({ err: error }, 'event pruning failed'));
@@ -179,9 +180,11 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       nodeId,
       bus,
       presence,
+      searchIndexer,
       redis,
       close: async () => {
         clearInterval(prune);
+        await searchIndexer.close();
         await audit.close({ stopEntry: auditStarted });
         presence.close();
         await bus.close();
@@ -190,6 +193,8 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       },
     };
     await sealValuesInClear(services);
+    const reindexed = await reindexRecentMessages(services);
+    if (reindexed > 0) log.info({ messages: reindexed }, 'recent messages without search terms were indexed');
     return services;
   } catch (error) {
     await database.close();

@@ -2,3 +2,4 @@ export { accessRoom, assertCanManage, type RoomAccess, type RoomNeed } from './r
 export { registerChatRoutes } from './chat.routes.ts';
 export { registerSearchRoutes } from './search.routes.ts';
 export { sealChatInClear } from './chat.upgrade.ts';
+export { createSearchIndexer, reindexRecentMessages, type SearchIndexer } from './search.indexer.ts';

@@ -66,11 +66,14 @@ export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string,
       deleted_by: null,
     };
     await insertMessage(trx, { ...row, body: sealBody(access.keys, row.id, body) });
-    await replaceTerms(trx, row.id, row.room_id, terms, true);
     if (mentions.accountIds.length > 0) await replaceMentions(trx, row.id, row.room_id, mentions.accountIds);
     await touchRoomLastMessage(trx, row.room_id, now);
     const message = presentMessage(row, []);
     return { result: message, events: [{ event: { type: 'message.created', roomId: row.room_id, message }, audience: roomAudience(access.room) }] };
+  }).then((message) => {
+    // Committed: its words go to the search index off this path (search flushes before it looks).
+    ctx.searchIndexer.enqueue({ messageId: message.id, roomId: message.roomId, terms });
+    return message;
   });
 };
 

@@ -54,6 +54,29 @@ export const replaceTerms = async (db: Kysely<Schema>, messageId: string, roomId
   if (terms.length > 0) await db.insertInto('message_terms').values(terms.map((term) => ({ term, message_id: messageId, room_id: roomId }))).execute();
 };
 
+/** Inserts search terms of many messages (idempotent: a term already there is kept). */
+export const insertTerms = async (db: Kysely<Schema>, rows: Array<{ term: string; message_id: string; room_id: string }>): Promise<void> => {
+  for (let i = 0; i < rows.length; i += 500) {
+    await db
+      .insertInto('message_terms')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['term', 'message_id']).doNothing())
+      .execute();
+  }
+};
+
+/** Recent live messages with no search term yet (a batch a crash lost). */
+export const findRecentMessagesWithoutTerms = (db: Kysely<Schema>, afterId: string, limit: number): Promise<MessageRow[]> =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('id', '>', afterId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('message_terms').select('message_id').whereRef('message_terms.message_id', '=', 'messages.id'))))
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+
 /** A page of a room's history, oldest first; one extra row tells whether more lie beyond. */
 export const listMessages = async (
   db: Kysely<Schema>,

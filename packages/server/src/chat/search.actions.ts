@@ -34,6 +34,8 @@ const searchableInstances = async (ctx: AppContext, actor: Actor, instanceId: st
 export const searchMessages = async (ctx: AppContext, actor: Actor, query: SearchQuery): Promise<{ results: SearchHit[]; hasMore: boolean }> => {
   const words = searchWords(query.q);
   if (words.length === 0) throw new AppError('SEARCH_QUERY_EMPTY');
+  // What this node has just posted is searchable at once (other nodes' within their batch delay).
+  await ctx.searchIndexer.flush();
   if (words.length > LIMITS.searchMaxWords) throw new AppError('SEARCH_TOO_MANY_WORDS');
   const limit = query.limit ?? LIMITS.searchPageDefault;
 

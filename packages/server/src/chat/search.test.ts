@@ -100,6 +100,23 @@ describeEachEngine('search', (engine) => {
     assert.deepEqual(await found(grace, { q: 'plans' }), []);
   });
 
+  test('terms a crash lost are indexed at the next start', async () => {
+    const lost = await post(ada, general, 'zeppelin sighting reported');
+    await t.ctx.searchIndexer.flush();
+    await t.ctx.database.db.deleteFrom('message_terms').where('message_id', '=', lost).execute();
+    assert.deepEqual(await found(ada, { q: 'zeppelin' }), []);
+    const { dirname } = await import('node:path');
+    const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir), pgSchema: t.pgSchema });
+    try {
+      const again = await restarted.login(ada.email, ada.password);
+      const response = await restarted.as(again, { method: 'GET', url: '/api/v1/search?q=zeppelin' });
+      assert.deepEqual(response.json<{ results: Hit[] }>().results.map((r) => r.message.id), [lost]);
+    } finally {
+      await restarted.app.close();
+      await restarted.ctx.close();
+    }
+  });
+
   test('bad input: a clear 4xx with a catalog code', async () => {
     const cases: Array<[string, number, string]> = [
       ['', 400, 'VALIDATION_FAILED'],
