@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { findLatestCheckpoint, insertCheckpoint, insertEntries, listLeafHashesAfter, takeSequenceNumbers, type CheckpointRow } from './audit.queries.ts';
-import { signCheckpoint, type AuditSigner } from './checkpoint.ts';
+import { openCheckpoint, signCheckpoint, type AuditSigner } from './checkpoint.ts';
 import { canonicalJson, clientHash, entryLeaf, type AuditInput, type AuditRow } from './entry.ts';
 import { TreeBuilder } from './merkle.ts';
 
@@ -96,6 +96,8 @@ export class AuditLog {
 
   private async makeCheckpoint(): Promise<CheckpointRow | undefined> {
     const { db, signer } = this.options;
+    const latest = await findLatestCheckpoint(db);
+    if (latest && this.tree.size < Number(latest.size)) this.resumeFrom(latest);
     // Grow this node's copy of the tree with every leaf committed since (by any node), in order.
     for (;;) {
       const page = await listLeafHashesAfter(db, this.tree.size, 10_000);
@@ -109,11 +111,10 @@ export class AuditLog {
         this.tree.push(Buffer.from(row.leaf_hash, 'hex'));
       }
     }
-    const latest = await findLatestCheckpoint(db);
     if (this.tree.size === 0 || (latest && Number(latest.size) >= this.tree.size)) return undefined;
     const root = this.tree.root();
     const note = signCheckpoint(signer, { origin: signer.keyName, size: this.tree.size, root });
-    const row: CheckpointRow = { size: this.tree.size, root_hash: root.toString('hex'), note, created_at: this.options.now() };
+    const row: CheckpointRow = { size: this.tree.size, root_hash: root.toString('hex'), note, frontier: JSON.stringify(this.tree.frontier()), created_at: this.options.now() };
     await insertCheckpoint(db, row);
     await mkdir(dirname(this.options.witnessPath), { recursive: true, mode: 0o700 });
     await appendFile(this.options.witnessPath, witnessLine(note, row.created_at), { mode: 0o600 });
@@ -129,6 +130,24 @@ export class AuditLog {
     } catch (error) {
       this.options.log.error({ err: error, witness: url.origin }, 'the audit witness could not be reached');
     }
+  }
+
+  /**
+   * Takes up the tree at the newest checkpoint instead of re-reading every leaf (a new process, or another
+   * node got ahead). The stored range is trusted only if it folds to the root this key signed; otherwise
+   * the tree is rebuilt from the leaves.
+   */
+  private resumeFrom(checkpoint: CheckpointRow): void {
+    let frontier: string[] = [];
+    try {
+      frontier = JSON.parse(checkpoint.frontier) as string[];
+    } catch {
+      return;
+    }
+    const resumed = Array.isArray(frontier) ? TreeBuilder.fromFrontier(Number(checkpoint.size), frontier) : undefined;
+    const opened = openCheckpoint(checkpoint.note, this.options.signer.keyName, this.options.signer.publicKey);
+    if (resumed && opened.ok && opened.checkpoint.size === resumed.size && opened.checkpoint.root.equals(resumed.root())) this.tree = resumed;
+    else this.options.log.warn({ size: checkpoint.size }, 'the newest audit checkpoint does not match its stored range; rebuilding the tree from every leaf');
   }
 
   private async flush(): Promise<void> {

@@ -178,6 +178,29 @@ describeEachEngine('audit log: verify catches tampering and says where', (engine
       }
     }, { firstBadSeq: 30, message: /the checkpoint at size 30: its signature is not by the audit key/ }));
 
+  test('a new process resumes the tree from the newest checkpoint, and rebuilds it when the stored range is wrong', async () => {
+    const t = await build();
+    const { dirname } = await import('node:path');
+    try {
+      for (const frontier of ['keep', '["0000000000000000000000000000000000000000000000000000000000000000"]']) {
+        if (frontier !== 'keep') await t.ctx.database.db.updateTable('audit_checkpoints').set({ frontier }).where('size', '=', 45).execute();
+        const next = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir), pgSchema: t.pgSchema });
+        try {
+          await next.ctx.audit.record({ action: 'test.event', detail: { after: frontier } });
+          await next.ctx.audit.checkpoint();
+        } finally {
+          await next.app.close();
+          await next.ctx.close();
+        }
+      }
+      const report = await verify(t);
+      assert.ok(report.ok, JSON.stringify(report.problems));
+      assert.ok(report.checkpoints >= 5, `${report.checkpoints} checkpoints`);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('the witness file is append-only evidence: each line verifies on its own', async () => {
     const t = await build();
     try {

@@ -55,3 +55,16 @@ test('checkpoints: a C2SP signed note that verifies with the key, and not with a
   assert.equal(openCheckpoint(note.replace('\n23\n', '\n24\n'), signer.keyName, signer.publicKey).ok, false, 'a changed size');
   assert.equal(openCheckpoint(signCheckpoint(other, { origin: 'x', size: 1, root: leafHash('a') }), signer.keyName, signer.publicKey).ok, false);
 });
+
+test('a tree resumed from its stored compact range grows to the same roots; a wrong range is refused', () => {
+  const all = leaves(40);
+  for (let n = 1; n < all.length; n += 1) {
+    const built = new TreeBuilder();
+    for (const leaf of all.slice(0, n)) built.push(leaf);
+    const resumed = TreeBuilder.fromFrontier(n, built.frontier());
+    assert.ok(resumed, `size ${n}`);
+    for (const leaf of all.slice(n)) resumed.push(leaf);
+    assert.ok(resumed.root().equals(rootOf(all)), `resumed at ${n}`);
+  }
+  assert.equal(TreeBuilder.fromFrontier(3, [leafHash('a').toString('hex')]), undefined, 'size 3 needs two subtree roots');
+});

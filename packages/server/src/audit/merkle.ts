@@ -52,6 +52,22 @@ export class TreeBuilder {
     return root;
   }
 
+  /** The compact range: what a checkpoint stores so a new process resumes the tree without reading every leaf. */
+  frontier(): string[] {
+    return this.stack.map((node) => node.toString('hex'));
+  }
+
+  /** A tree of `size` leaves from its compact range (one root per set bit of size, largest first). */
+  static fromFrontier(size: number, frontier: string[]): TreeBuilder | undefined {
+    let bits = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+    if (bits !== frontier.length || frontier.some((h) => !/^[0-9a-f]{64}$/.test(h))) return undefined;
+    const tree = new TreeBuilder();
+    tree.stack = frontier.map((h) => Buffer.from(h, 'hex'));
+    tree.count = size;
+    return tree;
+  }
+
   /** A copy to grow further without changing this one. */
   clone(): TreeBuilder {
     const copy = new TreeBuilder();

@@ -48,7 +48,7 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
     leaf_hash: 'token-hash',
   },
   audit_head: plain('id', 'seq'),
-  audit_checkpoints: plain('size', 'root_hash', 'note', 'created_at'),
+  audit_checkpoints: plain('size', 'root_hash', 'note', 'frontier', 'created_at'),
 };
 
 /** The migrator's own bookkeeping. */

@@ -200,6 +200,8 @@ export interface AuditCheckpointsTable {
   root_hash: string;
   /** The signed note (C2SP tlog-checkpoint). */
   note: string;
+  /** JSON list of the hex roots of the tree's perfect subtrees at this size (not trusted: checked against the signed root). */
+  frontier: string;
   created_at: number;
 }
 

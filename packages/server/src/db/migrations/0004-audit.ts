@@ -30,6 +30,8 @@ export const audit: Migration = {
       .addColumn('size', 'bigint', (c) => c.primaryKey())
       .addColumn('root_hash', 'text', (c) => c.notNull())
       .addColumn('note', 'text', (c) => c.notNull())
+      // The tree's compact range at this size (JSON hex list), so a new process resumes without every leaf.
+      .addColumn('frontier', 'text', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
   },
