@@ -2,7 +2,7 @@ import type { AppContext } from '../context.ts';
 import type { OwnerCipher } from '../crypto/index.ts';
 import { findEditsInClear, findMessagesInClear, replaceTerms, resealEdit, resealMessage } from './message.queries.ts';
 import { sealBody, sealEditedBody } from './message.seal.ts';
-import { searchWords } from './message.terms.ts';
+import { blindTerms } from './message.terms.ts';
 import { findRoomsInClear, findRoomsWithoutKeys, resealRoom } from './room.queries.ts';
 import { sealRoomName, sealRoomTopic } from './room.seal.ts';
 
@@ -70,7 +70,7 @@ export const sealChatInClear = async (ctx: AppContext): Promise<number> => {
         const instanceKeys = cipher?.instanceId ? instanceOf.get(cipher.instanceId) : undefined;
         if (!cipher || !instanceKeys) continue;
         if (!(await resealMessage(trx, row, sealBody(cipher, row.id, row.body)))) continue;
-        if (row.deleted_at === null) await replaceTerms(trx, row.id, row.room_id, searchWords(row.body).map((w) => instanceKeys.term(w)), false);
+        if (row.deleted_at === null) await replaceTerms(trx, row.id, row.room_id, blindTerms(instanceKeys, row.body));
       }
     });
     done += rows.length;

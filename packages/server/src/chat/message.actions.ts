@@ -8,7 +8,7 @@ import { roleAtLeast } from '../instances/index.ts';
 import { presentMessage } from './chat.presenter.ts';
 import { resolveMentions } from './mentions.ts';
 import { openMessage, sealBody, sealEditedBody } from './message.seal.ts';
-import { searchWords } from './message.terms.ts';
+import { blindTerms } from './message.terms.ts';
 import {
   deleteReaction,
   findMessage,
@@ -36,8 +36,6 @@ const loadMessage = async (ctx: AppContext, roomId: string, messageId: string): 
 
 const withReactions = async (ctx: AppContext, row: MessageRow): Promise<Message> => presentMessage(row, await listReactions(ctx.database.db, [row.id]));
 
-/** The search terms of a body: each distinct word as the instance's keyed blind index. */
-const termsOf = (access: RoomAccess, body: string): string[] => searchWords(body).map((word) => access.instanceKeys.term(word));
 
 const memberNames = async (ctx: AppContext, roomId: string) =>
   (await listRoomMemberNames(ctx.database.db, roomId)).map((m) => ({ account_id: m.account_id, display_name: openDisplayName(ctx.keyring, m.account_id, m.display_name) }));
@@ -52,7 +50,7 @@ const mentionsFor = async (ctx: AppContext, access: RoomAccess, body: string, au
 export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string): Promise<Message> => {
   const access = await accessRoom(ctx, actor, roomId, 'post');
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
-  const terms = termsOf(access, body);
+  const terms = blindTerms(access.instanceKeys, body);
   return commitWithEvents(ctx, async (trx, now) => {
     const row: MessageRow = {
       id: newId(now),
@@ -83,7 +81,7 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
   if (existing.author_id !== actor.account.id) throw new AppError('NOT_MESSAGE_AUTHOR');
   if (existing.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
-  const terms = termsOf(access, body);
+  const terms = blindTerms(access.instanceKeys, body);
   const keys = await ctx.keyring.owner(access.room.id, [existing.body]);
   const previous = keys.open('messages.body', existing.id, existing.body);
   return commitWithEvents(ctx, async (trx, now) => {
@@ -94,7 +92,7 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
       mentions: mentionsJson,
       now,
     });
-    await replaceTerms(trx, existing.id, existing.room_id, terms, false);
+    await replaceTerms(trx, existing.id, existing.room_id, terms);
     await replaceMentions(trx, existing.id, existing.room_id, mentions.accountIds);
     const message = presentMessage({ ...existing, body, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
     return { result: message, events: [{ event: { type: 'message.updated', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };

@@ -48,10 +48,10 @@ export const replaceMentions = async (db: Kysely<Schema>, messageId: string, roo
   }
 };
 
-/** Replaces a message's search terms (keyed blind indexes of its words). */
-export const replaceTerms = async (db: Kysely<Schema>, messageId: string, roomId: string, terms: string[], fresh: boolean): Promise<void> => {
-  if (!fresh) await db.deleteFrom('message_terms').where('message_id', '=', messageId).execute();
-  if (terms.length > 0) await db.insertInto('message_terms').values(terms.map((term) => ({ term, message_id: messageId, room_id: roomId }))).execute();
+/** Replaces a message's search terms (keyed blind indexes of its words): edits and the 0.1 upgrade. */
+export const replaceTerms = async (db: Kysely<Schema>, messageId: string, roomId: string, terms: string[]): Promise<void> => {
+  await db.deleteFrom('message_terms').where('message_id', '=', messageId).execute();
+  await insertTerms(db, terms.map((term) => ({ term, message_id: messageId, room_id: roomId })));
 };
 
 /** Inserts search terms of many messages (idempotent: a term already there is kept). */

@@ -1,3 +1,5 @@
+import type { InstanceKeys } from '../crypto/index.ts';
+
 /** At most this many distinct words of one message are indexed for search. */
 export const MAX_TERMS_PER_MESSAGE = 512;
 export const MAX_TERM_LENGTH = 64;
@@ -18,3 +20,6 @@ export const searchWords = (text: string): string[] => {
   }
   return [...words];
 };
+
+/** A body's search terms: each distinct word as the instance's keyed blind index (never the word). */
+export const blindTerms = (keys: InstanceKeys, body: string): string[] => searchWords(body).map((word) => keys.term(word));

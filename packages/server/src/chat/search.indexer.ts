@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import type { Schema } from '../db/index.ts';
 import { findRecentMessagesWithoutTerms, insertTerms } from './message.queries.ts';
 import { openMessage } from './message.seal.ts';
-import { searchWords } from './message.terms.ts';
+import { blindTerms } from './message.terms.ts';
 
 export interface PendingTerms {
   messageId: string;
@@ -83,7 +83,7 @@ export const reindexRecentMessages = async (ctx: AppContext, windowMs = 15 * 60_
       const cipher = await ctx.keyring.owner(row.room_id, [row.body]);
       if (!cipher.instanceId) continue;
       const keys = await ctx.keyring.instance(cipher.instanceId);
-      for (const word of searchWords(openMessage(cipher, row).body)) pending.push({ term: keys.term(word), message_id: row.id, room_id: row.room_id });
+      for (const term of blindTerms(keys, openMessage(cipher, row).body)) pending.push({ term, message_id: row.id, room_id: row.room_id });
     }
     await insertTerms(ctx.database.db, pending);
     indexed += rows.length;

@@ -8,7 +8,6 @@ import {
   deleteInstanceKeys,
   deleteRootKeys,
   findMasterKeyId,
-  findRootKeys,
   insertDataKeys,
   listAllRootKeys,
   listDataKeysOfInstance,
@@ -134,4 +133,3 @@ export const shredInstanceKeys = async (keyring: Keyring, db: Kysely<Schema>, in
   return { ...deleted, master };
 };
 
-export const hasInstanceKeys = async (db: Kysely<Schema>, instanceId: string): Promise<boolean> => (await findRootKeys(db, instanceId, 'kek')).length > 0;
