@@ -115,7 +115,8 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
       [memberEmail, 'acme:admin', 'no'],
     ]);
     const members = await runCli(['user', 'list', '--instance', 'acme', '--json'], env);
-    assert.equal(members.stdout.trim().split('\n').length, 2);
+    assert.equal(members.code, 0, members.stderr);
+    assert.equal(members.stdout.trim().split('\n').length, 2, members.stdout);
     assert.equal((await runCli(['user', 'list', '--instance', 'nope'], env)).code, 1);
 
     assert.equal((await runCli(['sessions', 'revoke'], env)).code, 1, 'a scope is required');
