@@ -157,7 +157,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
     const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
     redis?.on('error', onRedisError);
     const presence = createPresenceDirectory(bus);
-    const searchIndexer = createSearchIndexer(database.db, log);
+    const searchIndexer = createSearchIndexer(database, log);
     // The resume window: prune the event log to its bounds, on every node (idempotent).
     const prune = setInterval(() => {
       pruneEvents(database.db, config.resumeWindowEvents, Date.now() - config.resumeWindowMs).catch((error: unknown) => log.warn({ err: error }, 'event pruning failed'));

@@ -1,9 +1,10 @@
 import type { AppContext } from '../context.ts';
 import type { OwnerCipher } from '../crypto/index.ts';
-import { findEditsInClear, findMessagesInClear, replaceTerms, resealEdit, resealMessage } from './message.queries.ts';
+import { findEditsInClear, findMessagesInClear, resealEdit, resealMessage } from './message.queries.ts';
 import { sealBody, sealEditedBody } from './message.seal.ts';
 import { blindTerms } from './message.terms.ts';
 import { findRoomsInClear, findRoomsWithoutKeys, resealRoom } from './room.queries.ts';
+import { replaceTerms } from './search.queries.ts';
 import { sealRoomName, sealRoomTopic } from './room.seal.ts';
 
 const CHUNK = 500;
@@ -70,7 +71,7 @@ export const sealChatInClear = async (ctx: AppContext): Promise<number> => {
         const instanceKeys = cipher?.instanceId ? instanceOf.get(cipher.instanceId) : undefined;
         if (!cipher || !instanceKeys) continue;
         if (!(await resealMessage(trx, row, sealBody(cipher, row.id, row.body)))) continue;
-        if (row.deleted_at === null) await replaceTerms(trx, row.id, row.room_id, blindTerms(instanceKeys, row.body));
+        if (row.deleted_at === null) await replaceTerms({ db: trx, engine: ctx.database.engine }, { messageId: row.id, roomId: row.room_id, terms: blindTerms(instanceKeys, row.body) });
       }
     });
     done += rows.length;

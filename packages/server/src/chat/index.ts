@@ -3,3 +3,4 @@ export { registerChatRoutes } from './chat.routes.ts';
 export { registerSearchRoutes } from './search.routes.ts';
 export { sealChatInClear } from './chat.upgrade.ts';
 export { createSearchIndexer, reindexRecentMessages, type SearchIndexer } from './search.indexer.ts';
+export { deleteTerms } from './search.queries.ts';

@@ -18,12 +18,12 @@ import {
   listReactions,
   replaceMentions,
   replaceMessageBody,
-  replaceTerms,
   tombstoneMessage,
   type MessageRow,
 } from './message.queries.ts';
 import { accessRoom, type RoomAccess } from './room.access.ts';
 import { recordRoomRead } from './room.audit.ts';
+import { deleteTerms, replaceTerms } from './search.queries.ts';
 import { commitWithEvents, roomAudience } from './room.actions.ts';
 import { listRoomMemberNames, touchRoomLastMessage } from './room.queries.ts';
 import { openDisplayName } from '../identity/index.ts';
@@ -84,6 +84,8 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
   const terms = blindTerms(access.instanceKeys, body);
   const keys = await ctx.keyring.owner(access.room.id, [existing.body]);
   const previous = keys.open('messages.body', existing.id, existing.body);
+  // The post's own terms may still wait in the indexer: they land first, then the edit replaces them.
+  await ctx.searchIndexer.flush();
   return commitWithEvents(ctx, async (trx, now) => {
     const mentionsJson = JSON.stringify(mentions);
     await replaceMessageBody(trx, existing.id, {
@@ -92,7 +94,7 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
       mentions: mentionsJson,
       now,
     });
-    await replaceTerms(trx, existing.id, existing.room_id, terms);
+    await replaceTerms({ db: trx, engine: ctx.database.engine }, { messageId: existing.id, roomId: existing.room_id, terms });
     await replaceMentions(trx, existing.id, existing.room_id, mentions.accountIds);
     const message = presentMessage({ ...existing, body, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
     return { result: message, events: [{ event: { type: 'message.updated', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
@@ -108,8 +110,10 @@ export const deleteMessage = async (ctx: AppContext, actor: Actor, roomId: strin
   if (!isAuthor && !isModerator) throw new AppError('FORBIDDEN', { message: 'Only the author, the room\'s owner or an admin can delete a message.' });
   if (access.room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
   if (existing.deleted_at !== null) return presentMessage({ ...existing, body: '' }, []);
+  await ctx.searchIndexer.flush();
   return commitWithEvents(ctx, async (trx, now) => {
     await tombstoneMessage(trx, existing.id, { by: actor.account.id, now, emptyBody: sealBody(access.keys, existing.id, '') });
+    await deleteTerms({ db: trx, engine: ctx.database.engine }, existing.id);
     const message = presentMessage({ ...existing, body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: actor.account.id }, []);
     return { result: message, events: [{ event: { type: 'message.deleted', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
   });

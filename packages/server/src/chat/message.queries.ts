@@ -27,7 +27,7 @@ export const replaceMessageBody = async (
 
 /**
  * Leaves a tombstone: the row stays for ordering and threads (its body an empty text, sealed); its words,
- * edits, search terms, mentions and reactions go.
+ * edits, mentions and reactions go (its search terms: `deleteTerms`).
  */
 export const tombstoneMessage = async (db: Kysely<Schema>, id: string, change: { by: string; now: number; emptyBody: string }): Promise<void> => {
   await db
@@ -36,7 +36,6 @@ export const tombstoneMessage = async (db: Kysely<Schema>, id: string, change: {
     .where('id', '=', id)
     .execute();
   await db.deleteFrom('message_edits').where('message_id', '=', id).execute();
-  await db.deleteFrom('message_terms').where('message_id', '=', id).execute();
   await db.deleteFrom('message_mentions').where('message_id', '=', id).execute();
   await db.deleteFrom('reactions').where('message_id', '=', id).execute();
 };
@@ -47,35 +46,6 @@ export const replaceMentions = async (db: Kysely<Schema>, messageId: string, roo
     await db.insertInto('message_mentions').values(accountIds.map((account_id) => ({ message_id: messageId, room_id: roomId, account_id }))).execute();
   }
 };
-
-/** Replaces a message's search terms (keyed blind indexes of its words): edits and the 0.1 upgrade. */
-export const replaceTerms = async (db: Kysely<Schema>, messageId: string, roomId: string, terms: string[]): Promise<void> => {
-  await db.deleteFrom('message_terms').where('message_id', '=', messageId).execute();
-  await insertTerms(db, terms.map((term) => ({ term, message_id: messageId, room_id: roomId })));
-};
-
-/** Inserts search terms of many messages (idempotent: a term already there is kept). */
-export const insertTerms = async (db: Kysely<Schema>, rows: Array<{ term: string; message_id: string; room_id: string }>): Promise<void> => {
-  for (let i = 0; i < rows.length; i += 500) {
-    await db
-      .insertInto('message_terms')
-      .values(rows.slice(i, i + 500))
-      .onConflict((oc) => oc.columns(['term', 'message_id']).doNothing())
-      .execute();
-  }
-};
-
-/** Recent live messages with no search term yet (a batch a crash lost). */
-export const findRecentMessagesWithoutTerms = (db: Kysely<Schema>, afterId: string, limit: number): Promise<MessageRow[]> =>
-  db
-    .selectFrom('messages')
-    .selectAll()
-    .where('id', '>', afterId)
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('message_terms').select('message_id').whereRef('message_terms.message_id', '=', 'messages.id'))))
-    .orderBy('id')
-    .limit(limit)
-    .execute();
 
 /** A page of a room's history, oldest first; one extra row tells whether more lie beyond. */
 export const listMessages = async (

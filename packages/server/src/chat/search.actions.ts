@@ -47,17 +47,12 @@ export const searchMessages = async (ctx: AppContext, actor: Actor, query: Searc
   } else {
     instanceIds = await searchableInstances(ctx, actor, query.instanceId);
   }
-  const terms: string[] = [];
-  for (const instanceId of instanceIds) {
-    const keys = await ctx.keyring.instance(instanceId);
-    terms.push(...words.map((word) => keys.term(word)));
-  }
-  const matches = await findMessagesWithTerms(ctx.database.db, {
+  const instanceKeys = await Promise.all(instanceIds.map((id) => ctx.keyring.instance(id)));
+  const matches = await findMessagesWithTerms(ctx.database, {
     accountId: actor.account.id,
     instanceIds,
     roomId: query.roomId,
-    terms,
-    wordCount: words.length,
+    wordTerms: words.map((word) => instanceKeys.map((keys) => keys.term(word))),
     before: query.before,
     limit: limit + 1,
   });

@@ -1,31 +1,22 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AppContext } from '../context.ts';
-import type { Schema } from '../db/index.ts';
-import { findRecentMessagesWithoutTerms, insertTerms } from './message.queries.ts';
 import { openMessage } from './message.seal.ts';
 import { blindTerms } from './message.terms.ts';
-
-export interface PendingTerms {
-  messageId: string;
-  roomId: string;
-  terms: string[];
-}
+import { findRecentMessagesWithoutTerms, insertTerms, type MessageTerms, type SearchStore } from './search.queries.ts';
 
 /**
  * Writes new messages' search terms off the posting path: gathered for a few milliseconds and inserted in
- * one transaction. In the posting transaction they cost more than the rest of a post together (the fan-out
- * benchmark: p99 628 ms with them, 23 ms without, at 1,000 posts/s on SQLite). Search flushes first, so a
- * node always finds what it has just posted; a crash loses at most one batch, re-indexed at the next start.
+ * one transaction. Search, edits and deletions flush first, so a node always finds what it has just posted
+ * and a late batch never undoes an edit; a crash loses at most one batch, re-indexed at the next start.
  */
 export interface SearchIndexer {
-  enqueue(pending: PendingTerms): void;
+  enqueue(pending: MessageTerms): void;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-export const createSearchIndexer = (db: Kysely<Schema>, log: Logger, delayMs = 25): SearchIndexer => {
-  let queue: PendingTerms[] = [];
+export const createSearchIndexer = (store: SearchStore, log: Logger, delayMs = 25): SearchIndexer => {
+  let queue: MessageTerms[] = [];
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
@@ -34,7 +25,7 @@ export const createSearchIndexer = (db: Kysely<Schema>, log: Logger, delayMs = 2
     queue = [];
     if (batch.length === 0) return;
     try {
-      await db.transaction().execute((trx) => insertTerms(trx, batch.flatMap((p) => p.terms.map((term) => ({ term, message_id: p.messageId, room_id: p.roomId })))));
+      await store.db.transaction().execute((trx) => insertTerms({ db: trx, engine: store.engine }, batch));
     } catch (error) {
       log.error({ err: error, messages: batch.length }, 'search terms not written; they are re-indexed at the next start');
     }
@@ -75,17 +66,17 @@ export const reindexRecentMessages = async (ctx: AppContext, windowMs = 15 * 60_
   let after = firstIdAt(ctx.now() - windowMs);
   let indexed = 0;
   for (;;) {
-    const rows = await findRecentMessagesWithoutTerms(ctx.database.db, after, 500);
+    const rows = await findRecentMessagesWithoutTerms(ctx.database, after, 500);
     const last = rows.at(-1);
     if (!last) return indexed;
-    const pending: Array<{ term: string; message_id: string; room_id: string }> = [];
+    const pending: MessageTerms[] = [];
     for (const row of rows) {
       const cipher = await ctx.keyring.owner(row.room_id, [row.body]);
       if (!cipher.instanceId) continue;
       const keys = await ctx.keyring.instance(cipher.instanceId);
-      for (const term of blindTerms(keys, openMessage(cipher, row).body)) pending.push({ term, message_id: row.id, room_id: row.room_id });
+      pending.push({ messageId: row.id, roomId: row.room_id, terms: blindTerms(keys, openMessage(cipher, row).body) });
     }
-    await insertTerms(ctx.database.db, pending);
+    await insertTerms(ctx.database, pending);
     indexed += rows.length;
     after = last.id;
   }

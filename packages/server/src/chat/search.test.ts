@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
+import type { MessageRow } from './message.queries.ts';
+import { openMessage } from './message.seal.ts';
+import { blindTerms } from './message.terms.ts';
+import { deleteTerms } from './search.queries.ts';
 
 interface Hit {
   message: { id: string; body: string; roomId: string };
@@ -103,7 +108,7 @@ describeEachEngine('search', (engine) => {
   test('terms a crash lost are indexed at the next start', async () => {
     const lost = await post(ada, general, 'zeppelin sighting reported');
     await t.ctx.searchIndexer.flush();
-    await t.ctx.database.db.deleteFrom('message_terms').where('message_id', '=', lost).execute();
+    await deleteTerms(t.ctx.database, lost);
     assert.deepEqual(await found(ada, { q: 'zeppelin' }), []);
     const { dirname } = await import('node:path');
     const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir), pgSchema: t.pgSchema });
@@ -111,6 +116,39 @@ describeEachEngine('search', (engine) => {
       const again = await restarted.login(ada.email, ada.password);
       const response = await restarted.as(again, { method: 'GET', url: '/api/v1/search?q=zeppelin' });
       assert.deepEqual(response.json<{ results: Hit[] }>().results.map((r) => r.message.id), [lost]);
+    } finally {
+      await restarted.app.close();
+      await restarted.ctx.close();
+    }
+  });
+
+  test('a database indexed before 0005 (SQLite: a term table) keeps its search after the upgrade', { skip: engine !== 'sqlite' }, async () => {
+    const db = t.ctx.database.db;
+    await t.ctx.searchIndexer.flush();
+    const before = await found(ada, { q: 'cafe nine' });
+    // Back to what 0004 left: a B-tree table of one row per term, and no FTS index.
+    await sql`create table message_terms (term text not null, message_id text not null references messages(id) on delete cascade, room_id text not null, primary key (term, message_id))`.execute(db);
+    for (const id of Object.values(ids)) {
+      const row = await db.selectFrom('messages').select(['id', 'room_id', 'body', 'deleted_at']).where('id', '=', id).executeTakeFirstOrThrow();
+      if (row.deleted_at !== null) continue;
+      const cipher = await t.ctx.keyring.owner(row.room_id, [row.body]);
+      const keys = await t.ctx.keyring.instance(cipher.instanceId ?? '');
+      const terms = blindTerms(keys, openMessage(cipher, row as MessageRow).body);
+      await db.insertInto('message_terms').values(terms.map((term) => ({ term, message_id: row.id, room_id: row.room_id }))).execute();
+    }
+    await sql`drop table message_search_rows`.execute(db);
+    await sql`drop table message_search`.execute(db);
+    await db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0005-search-index' as never).execute();
+
+    const { dirname } = await import('node:path');
+    const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir) });
+    try {
+      const tables = (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(restarted.ctx.database.db)).rows.map((r) => r.name);
+      assert.ok(!tables.includes('message_terms') && tables.includes('message_search'), tables.join(', '));
+      const again = await restarted.login(ada.email, ada.password);
+      const response = await restarted.as(again, { method: 'GET', url: '/api/v1/search?q=cafe+nine' });
+      assert.deepEqual(response.json<{ results: Hit[] }>().results.map((r) => r.message.id), before);
+      assert.ok(before.length >= 2, 'the search found something to carry over');
     } finally {
       await restarted.app.close();
       await restarted.ctx.close();

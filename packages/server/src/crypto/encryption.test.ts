@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
+import { deleteTerms } from '../chat/index.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../http/logger.ts';
 import { createServices, StartupError } from '../services.ts';
@@ -226,7 +227,7 @@ describeEachEngine('encryption at rest', (engine) => {
     await db.updateTable('rooms').set({ name: `Archive ${marker}`, topic: 'old topic', name_key: `archive ${marker}` }).where('id', '=', legacyRoomId).execute();
     await db.deleteFrom('data_keys').where('owner_id', '=', legacyRoomId).execute();
     await db.updateTable('messages').set({ body: `legacy ${marker} minutes` }).where('id', '=', legacyMessage.id).execute();
-    await db.deleteFrom('message_terms').where('message_id', '=', legacyMessage.id).execute();
+    await deleteTerms(t.ctx.database, legacyMessage.id);
     await db.insertInto('message_edits').values({ message_id: legacyMessage.id, body: `older ${marker} minutes`, replaced_at: 1 }).execute();
     await db.updateTable('accounts').set({ email: oldEmail, email_key: oldEmail.toLowerCase(), display_name: `Old ${marker}` }).where('id', '=', member.accountId).execute();
     await db.updateTable('server_state').set({ plaintext_sealed_at: null }).execute();

@@ -37,6 +37,14 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   message_edits: { ...plain('message_id', 'replaced_at'), body: 'sealed' },
   message_mentions: plain('message_id', 'room_id', 'account_id'),
   message_terms: { ...plain('message_id', 'room_id'), term: 'term' },
+  // SQLite's search index (FTS5, contentless): tokens are hex keyed HMACs of words, never a word; the
+  // virtual table reads back no terms, and its shadow tables hold index segments and sizes.
+  message_search: plain('terms'),
+  message_search_rows: plain('search_rowid', 'message_id', 'room_id'),
+  message_search_data: plain('id', 'block'),
+  message_search_idx: plain('segid', 'term', 'pgno'),
+  message_search_docsize: plain('id', 'sz', 'origin'),
+  message_search_config: plain('k', 'v'),
   reactions: plain('message_id', 'account_id', 'emoji', 'created_at'),
   events: { ...plain('seq', 'id', 'instance_id', 'room_id', 'account_id', 'audience', 'created_at'), payload: 'sealed' },
   root_keys: { ...plain('id', 'instance_id', 'purpose', 'version', 'master_id', 'created_at'), wrapped: 'wrapped-key' },

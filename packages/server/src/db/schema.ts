@@ -166,9 +166,22 @@ export interface DataKeysTable {
   created_at: number;
 }
 
-/** The search index: one row per distinct word of a message, as a keyed blind index (never the word). */
+/** The search index on PostgreSQL: one row per distinct word of a message, as a keyed blind index (never the word). */
 export interface MessageTermsTable {
   term: string;
+  message_id: string;
+  room_id: string;
+}
+
+/** The search index on SQLite (FTS5, contentless): a message's terms as hex tokens; nothing reads back. */
+export interface MessageSearchTable {
+  rowid: number;
+  terms: string | null;
+}
+
+/** SQLite: the message and room of each FTS5 row (deleting it deletes the index row). */
+export interface MessageSearchRowsTable {
+  search_rowid: Generated<number>;
   message_id: string;
   room_id: string;
 }
@@ -222,6 +235,8 @@ export interface Schema {
   root_keys: RootKeysTable;
   data_keys: DataKeysTable;
   message_terms: MessageTermsTable;
+  message_search: MessageSearchTable;
+  message_search_rows: MessageSearchRowsTable;
   audit_entries: AuditEntriesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;

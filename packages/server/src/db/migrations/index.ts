@@ -3,6 +3,7 @@ import { foundation } from './0001-foundation.ts';
 import { chat } from './0002-chat.ts';
 import { encryption } from './0003-encryption.ts';
 import { audit } from './0004-audit.ts';
+import { searchIndex } from './0005-search-index.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002-chat': chat,
   '0003-encryption': encryption,
   '0004-audit': audit,
+  '0005-search-index': searchIndex,
 };
