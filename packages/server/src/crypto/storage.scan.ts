@@ -21,7 +21,7 @@ const plain = (...names: string[]): Record<string, ColumnForm> => Object.fromEnt
 
 export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   server_state: { ...plain('id', 'not_before', 'setup_completed_at', 'pepper_id', 'master_key_id', 'plaintext_sealed_at'), setup_token_hash: 'token-hash' },
-  accounts: { ...plain('id', 'is_operator', 'not_before', 'created_at', 'updated_at'), email: 'sealed', email_key: 'blind-index', display_name: 'sealed', password_hash: 'password-hash' },
+  accounts: { ...plain('id', 'is_operator', 'not_before', 'reset_required_at', 'created_at', 'updated_at'), email: 'sealed', email_key: 'blind-index', display_name: 'sealed', password_hash: 'password-hash' },
   instances: plain('id', 'slug', 'name', 'signup_mode', 'not_before', 'created_at', 'updated_at'),
   memberships: plain('instance_id', 'account_id', 'role', 'created_at'),
   sessions: { ...plain('id', 'account_id', 'created_at', 'last_seen_at', 'idle_expires_at', 'expires_at'), token_hash: 'token-hash' },

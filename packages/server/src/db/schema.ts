@@ -13,6 +13,8 @@ export interface AccountsTable {
   is_operator: number;
   /** Credential epoch: sessions created before this are dead. */
   not_before: number;
+  /** Set: the password on record no longer logs in; a reset is required (forced by an admin, an incident or an import). */
+  reset_required_at: number | null;
   created_at: number;
   updated_at: number;
 }

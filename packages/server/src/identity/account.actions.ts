@@ -60,6 +60,7 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
     password_hash: passwordHash,
     is_operator: input.isOperator ? 1 : 0,
     not_before: 0,
+    reset_required_at: null,
     created_at: now,
     updated_at: now,
   };

@@ -4,6 +4,7 @@ import { chat } from './0002-chat.ts';
 import { encryption } from './0003-encryption.ts';
 import { audit } from './0004-audit.ts';
 import { searchIndex } from './0005-search-index.ts';
+import { resetRequired } from './0006-reset-required.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-encryption': encryption,
   '0004-audit': audit,
   '0005-search-index': searchIndex,
+  '0006-reset-required': resetRequired,
 };
