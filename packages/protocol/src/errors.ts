@@ -23,6 +23,7 @@ export const ERROR_CATALOG = {
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this origin are not allowed.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
+  PASSWORD_RESET_REQUIRED: { status: 403, message: 'This account\'s password must be reset before it can log in; use "Forgot password" or ask an admin.' },
 
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },
