@@ -63,6 +63,7 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
     is_operator: input.isOperator ? 1 : 0,
     not_before: 0,
     reset_required_at: null,
+    two_factor_enabled_at: null,
     created_at: now,
     updated_at: now,
   };
