@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { dumpDatabase } from '../testing/dump.ts';
+import { isType, openStream } from '../testing/stream-client.ts';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type Response, type TestApp } from '../testing/test-app.ts';
 import { TWO_FACTOR_ATTEMPT_WINDOW_MS, TWO_FACTOR_MAX_ATTEMPTS } from './two-factor.actions.ts';
@@ -299,6 +300,24 @@ describeEachEngine('two-factor authentication (TOTP)', (engine) => {
       assert.equal(everyone.statusCode, 200, everyone.body);
       const blocked = await t.as(memberNow, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages` });
       assert.equal(blocked.json().error.code, 'TWO_FACTOR_ENROLLMENT_REQUIRED');
+      // The stream: the member's socket does not hear the room; the enrolled owner's does.
+      const base = await t.listen();
+      const memberBearer = await t.login(member.email, member.password, 'bearer');
+      const ownerBearer = await t.login(owner.email, owner.password, 'bearer').catch(() => undefined);
+      assert.equal(ownerBearer, undefined, 'the owner now logs in with two steps');
+      const ownerStream = await openStream(base, { cookie: `conclave_session=${ownerNow.token}` });
+      const memberStream = await openStream(base, { token: memberBearer.token });
+      try {
+        await ownerStream.next(isType('ready'));
+        await memberStream.next(isType('ready'));
+        const posted = await t.post(ownerNow, roomId, 'only for the enrolled');
+        await ownerStream.next(isType('message.created', (frame) => (frame['message'] as { id: string }).id === posted.id));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.ok(!memberStream.frames.some((frame) => frame.type === 'message.created'), `the member's stream heard nothing of the instance: ${JSON.stringify(memberStream.frames).slice(0, 300)}`);
+      } finally {
+        ownerStream.close();
+        memberStream.close();
+      }
       const search = await t.as(memberNow, { method: 'GET', url: '/api/v1/search?q=anything' });
       assert.equal(search.statusCode, 200, 'search leaves the instance out');
       assert.deepEqual(search.json().results, []);
