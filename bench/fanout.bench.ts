@@ -46,7 +46,7 @@ const seed = async (env: Record<string, string>, shape: Shape): Promise<Seeded> 
     const now = Date.now();
     const template = await prepareAccount(services, { email: 'template@example.org', displayName: 'Template', password: `bench-${randomBytes(8).toString('hex')}` });
     const instanceId = newId(now);
-    await db.insertInto('instances').values({ id: instanceId, slug: 'bench', name: 'Bench', signup_mode: 'invite', not_before: 0, created_at: now, updated_at: now }).execute();
+    await db.insertInto('instances').values({ id: instanceId, slug: 'bench', name: 'Bench', signup_mode: 'invite', two_factor_required: 'off', not_before: 0, created_at: now, updated_at: now }).execute();
     const perRoom = shape.clients / shape.rooms;
     const rooms: Seeded['rooms'] = [];
     const accounts: Array<Insertable<Schema['accounts']>> = [];

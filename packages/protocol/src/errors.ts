@@ -23,6 +23,16 @@ export const ERROR_CATALOG = {
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this origin are not allowed.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
+  PASSWORD_RESET_REQUIRED: { status: 403, message: 'This account\'s password must be reset before it can log in; use "Forgot password" or ask an admin.' },
+
+  // Two-factor authentication (TOTP, RFC 6238)
+  TWO_FACTOR_REQUIRED: { status: 401, message: 'Enter the code from your authenticator app, or a recovery code, to finish logging in.' },
+  TWO_FACTOR_CHALLENGE_INVALID: { status: 401, message: 'This log-in step expired or was already used; log in with your password again.' },
+  TWO_FACTOR_CODE_INVALID: { status: 400, message: 'That code is not valid, or was already used; wait for the next code and try again.' },
+  TWO_FACTOR_ALREADY_ENABLED: { status: 409, message: 'Two-factor authentication is already on; turn it off first to set up a new authenticator.' },
+  TWO_FACTOR_NOT_ENABLED: { status: 409, message: 'Two-factor authentication is not on for this account.' },
+  TWO_FACTOR_SETUP_MISSING: { status: 409, message: 'Start with POST /api/v1/me/2fa/setup, then confirm with a code from the authenticator.' },
+  TWO_FACTOR_ENROLLMENT_REQUIRED: { status: 403, message: 'This instance requires two-factor authentication: set it up under /api/v1/me/2fa, then come back.' },
 
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },

@@ -39,6 +39,7 @@ export const Account = Type.Object({
   email: Type.String(),
   displayName: Type.String(),
   isOperator: Type.Boolean(),
+  twoFactorEnabled: Type.Boolean(),
   createdAt: Timestamp,
 });
 export type Account = Static<typeof Account>;

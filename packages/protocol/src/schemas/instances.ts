@@ -12,6 +12,12 @@ export const InstanceSlug = Type.String({
 export const SignupMode = Type.Union([Type.Literal('open'), Type.Literal('invite')]);
 export type SignupMode = 'open' | 'invite';
 
+/** Who in an instance must use two-factor authentication before reaching it. */
+export const TwoFactorRequirement = Type.Union([Type.Literal('off'), Type.Literal('admins'), Type.Literal('everyone')], {
+  description: '"admins": owners and admins must have two-factor authentication on to enter the instance; "everyone": every member must.',
+});
+export type TwoFactorRequirement = 'off' | 'admins' | 'everyone';
+
 export const InstanceName = SingleLine({ minLength: 1, maxLength: LIMITS.instanceNameMaxLength });
 
 export const Instance = Type.Object({
@@ -19,6 +25,7 @@ export const Instance = Type.Object({
   slug: InstanceSlug,
   name: Type.String(),
   signupMode: SignupMode,
+  twoFactorRequired: TwoFactorRequirement,
   createdAt: Timestamp,
 });
 export type Instance = Static<typeof Instance>;
@@ -28,16 +35,17 @@ export const MyInstance = Type.Object({
   slug: Type.String(),
   name: Type.String(),
   role: Role,
+  twoFactorRequired: TwoFactorRequirement,
 });
 
 export const CreateInstanceRequest = Type.Object(
-  { slug: InstanceSlug, name: InstanceName, signupMode: Type.Optional(SignupMode) },
+  { slug: InstanceSlug, name: InstanceName, signupMode: Type.Optional(SignupMode), twoFactorRequired: Type.Optional(TwoFactorRequirement) },
   { additionalProperties: false },
 );
 export type CreateInstanceRequest = Static<typeof CreateInstanceRequest>;
 
 export const UpdateInstanceRequest = Type.Object(
-  { name: Type.Optional(InstanceName), signupMode: Type.Optional(SignupMode) },
+  { name: Type.Optional(InstanceName), signupMode: Type.Optional(SignupMode), twoFactorRequired: Type.Optional(TwoFactorRequirement) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateInstanceRequest = Static<typeof UpdateInstanceRequest>;

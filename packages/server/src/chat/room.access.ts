@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import type { InstanceKeys, OwnerCipher } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
-import type { Actor } from '../identity/index.ts';
+import { assertTwoFactorEnrolled, type Actor } from '../identity/index.ts';
 import { roleAtLeast, type MemberRole } from '../instances/index.ts';
 import { findRoomForActor, type RoomMemberRow, type RoomRow } from './room.queries.ts';
 import { openRoom } from './room.seal.ts';
@@ -30,10 +30,11 @@ export const accessRoom = async (ctx: AppContext, actor: Actor, roomId: string, 
   if (!found) throw new AppError('ROOM_NOT_FOUND');
   const { room, member } = found;
   // The instance's rules, as accessInstance applies them: members only (operators count as owners), and
-  // no session older than the instance's credential epoch.
+  // no session older than the instance's credential epoch, and two-factor authentication where it requires it.
   const instanceRole: MemberRole | undefined = actor.account.is_operator === 1 ? 'owner' : (found.instanceRole ?? undefined);
   if (!instanceRole) throw new AppError('ROOM_NOT_FOUND');
   if (actor.session.created_at < found.instanceNotBefore) throw new AppError('UNAUTHENTICATED');
+  assertTwoFactorEnrolled(found.instanceTwoFactorRequired, instanceRole, actor.account);
   if (room.privacy !== 'public' && !member) throw new AppError('ROOM_NOT_FOUND');
   if (need === 'post') {
     if (!member) throw new AppError('NOT_ROOM_MEMBER');

@@ -4,6 +4,7 @@ import { API_VERSION } from '../app.ts';
 import { registerAuditCommand } from './audit.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
+import { registerImportCommand } from './import.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerMigrateCommand } from './migrate.command.ts';
@@ -21,6 +22,7 @@ export const buildProgram = (): Command => {
   registerMigrateCommand(program);
   registerSetupCommand(program);
   registerUserCommand(program);
+  registerImportCommand(program);
   registerSessionsCommand(program);
   registerInstanceCommand(program);
   registerKeysCommand(program);

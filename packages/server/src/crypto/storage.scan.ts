@@ -21,8 +21,14 @@ const plain = (...names: string[]): Record<string, ColumnForm> => Object.fromEnt
 
 export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   server_state: { ...plain('id', 'not_before', 'setup_completed_at', 'pepper_id', 'master_key_id', 'plaintext_sealed_at'), setup_token_hash: 'token-hash' },
-  accounts: { ...plain('id', 'is_operator', 'not_before', 'reset_required_at', 'created_at', 'updated_at'), email: 'sealed', email_key: 'blind-index', display_name: 'sealed', password_hash: 'password-hash' },
-  instances: plain('id', 'slug', 'name', 'signup_mode', 'not_before', 'created_at', 'updated_at'),
+  accounts: {
+    ...plain('id', 'is_operator', 'not_before', 'reset_required_at', 'two_factor_enabled_at', 'created_at', 'updated_at'),
+    email: 'sealed',
+    email_key: 'blind-index',
+    display_name: 'sealed',
+    password_hash: 'password-hash',
+  },
+  instances: plain('id', 'slug', 'name', 'signup_mode', 'two_factor_required', 'not_before', 'created_at', 'updated_at'),
   memberships: plain('instance_id', 'account_id', 'role', 'created_at'),
   sessions: { ...plain('id', 'account_id', 'created_at', 'last_seen_at', 'idle_expires_at', 'expires_at'), token_hash: 'token-hash' },
   invites: { ...plain('id', 'instance_id', 'role', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by'), token_hash: 'token-hash', email_key: 'blind-index' },
@@ -57,6 +63,9 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   },
   audit_head: plain('id', 'seq'),
   audit_checkpoints: plain('size', 'root_hash', 'note', 'frontier', 'created_at'),
+  two_factor: { ...plain('account_id', 'enabled_at', 'last_used_step', 'failed_attempts', 'failures_since', 'created_at', 'updated_at'), secret: 'sealed' },
+  two_factor_recovery_codes: { ...plain('account_id', 'created_at', 'used_at'), code_hash: 'token-hash' },
+  login_challenges: { ...plain('account_id', 'created_at', 'expires_at'), token_hash: 'token-hash' },
 };
 
 /** The migrator's own bookkeeping. */
@@ -128,6 +137,9 @@ const ID_COLUMNS: Record<string, string> = {
   root_keys: 'id',
   data_keys: 'owner_id',
   server_state: 'id',
+  two_factor: 'account_id',
+  two_factor_recovery_codes: 'account_id',
+  login_challenges: 'account_id',
 };
 
 /**

@@ -15,6 +15,8 @@ export interface AccountsTable {
   not_before: number;
   /** Set: the password on record no longer logs in; a reset is required (forced by an admin, an incident or an import). */
   reset_required_at: number | null;
+  /** Set: two-factor authentication is on (the secret is in two_factor). */
+  two_factor_enabled_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -25,6 +27,8 @@ export interface InstancesTable {
   /** Sealed (the instance's data key). */
   name: string;
   signup_mode: 'open' | 'invite';
+  /** Who must have two-factor authentication on to enter the instance. */
+  two_factor_required: 'off' | 'admins' | 'everyone';
   not_before: number;
   created_at: number;
   updated_at: number;
@@ -220,6 +224,37 @@ export interface AuditCheckpointsTable {
   created_at: number;
 }
 
+/** An account's TOTP authenticator: pending until confirmed (enabled_at), then on. */
+export interface TwoFactorTable {
+  account_id: string;
+  /** Sealed (server data key, bound to the account id): the base32 TOTP secret. */
+  secret: string;
+  enabled_at: number | null;
+  /** The newest 30-second step a code was accepted for; codes of that step or older are refused. */
+  last_used_step: number | null;
+  /** Wrong codes since failures_since (the per-account limit on guessing). */
+  failed_attempts: number;
+  failures_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Recovery codes, by SHA-256 only; each works once. */
+export interface TwoFactorRecoveryCodesTable {
+  account_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** The pending second step of a log-in, by SHA-256 of its token. */
+export interface LoginChallengesTable {
+  token_hash: string;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -242,4 +277,7 @@ export interface Schema {
   audit_entries: AuditEntriesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  two_factor: TwoFactorTable;
+  two_factor_recovery_codes: TwoFactorRecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
 }

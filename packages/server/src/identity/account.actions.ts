@@ -12,6 +12,8 @@ import {
   updateAccountPasswordHash,
   type AccountRow,
 } from './account.queries.ts';
+import type { VerifyResult } from './password.hasher.ts';
+import { isWrappedLegacyHash, verifyWrappedLegacyHash } from './password.legacy.ts';
 import { findPasswordProblem, type PasswordContext } from './password.policy.ts';
 import { auditActor, publishRevocation, startSession, type Actor } from './session.actions.ts';
 import type { SessionRow } from './session.queries.ts';
@@ -61,6 +63,7 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
     is_operator: input.isOperator ? 1 : 0,
     not_before: 0,
     reset_required_at: null,
+    two_factor_enabled_at: null,
     created_at: now,
     updated_at: now,
   };
@@ -79,8 +82,23 @@ export const createAccount = async (ctx: AppContext, input: NewAccount, db: Kyse
 };
 
 /**
+ * Checks a password against an account's stored hash: native argon2id, or a wrapped legacy hash from an
+ * import (always to be replaced by the native form once it matched).
+ */
+const checkPassword = async (ctx: AppContext, account: AccountRow, password: string): Promise<VerifyResult> =>
+  isWrappedLegacyHash(account.password_hash)
+    ? { ok: await verifyWrappedLegacyHash(ctx.hasher, account.password_hash, password), needsRehash: true }
+    : ctx.hasher.verify(account.password_hash, password);
+
+/**
  * Checks an email and password. An unknown email costs one dummy verification, so it answers exactly like a
- * wrong password in body, status and time. A hash made with weaker parameters than configured is replaced.
+ * wrong password in body, status and time. A hash made with weaker parameters than configured, or a wrapped
+ * legacy hash, is replaced by a fresh native one. An account whose reset is required answers
+ * PASSWORD_RESET_REQUIRED, and only to the right password (a wrong one answers like any other).
+ *
+ * This is the password step only: when the account has two-factor authentication on, the caller must not
+ * start a session but a second step (startLoginChallenge); every way into a session from a password,
+ * including a log-in after a password reset, goes through the log-in route that does so (decision 0013).
  */
 export const authenticate = async (ctx: AppContext, email: string, password: string): Promise<AccountRow> => {
   const account = await findAccountByEmail(ctx, email);
@@ -88,17 +106,25 @@ export const authenticate = async (ctx: AppContext, email: string, password: str
     await ctx.hasher.verifyDummy(password);
     throw new AppError('INVALID_CREDENTIALS');
   }
-  const result = await ctx.hasher.verify(account.password_hash, password);
+  const result = await checkPassword(ctx, account, password);
   if (!result.ok) throw new AppError('INVALID_CREDENTIALS');
   if (result.needsRehash) {
-    await updateAccountPasswordHash(ctx.database.db, account.id, await ctx.hasher.hash(password), ctx.now());
+    const wasLegacy = isWrappedLegacyHash(account.password_hash);
+    const passwordHash = await ctx.hasher.hash(password);
+    await updateAccountPasswordHash(ctx.database.db, account.id, passwordHash, ctx.now());
+    account.password_hash = passwordHash;
+    if (wasLegacy) await ctx.audit.record({ action: 'account.legacy_hash_upgrade', actorId: account.id });
+  }
+  if (account.reset_required_at !== null) {
+    await ctx.audit.record({ action: 'auth.login_refused', actorId: account.id, detail: { reason: 'password_reset_required' } });
+    throw new AppError('PASSWORD_RESET_REQUIRED');
   }
   return account;
 };
 
-/** Checks a password for an account already loaded (the sign-up path for a known email). */
+/** Checks a password for an account already loaded (sign-up for a known email, re-confirming a password). */
 export const passwordMatches = async (ctx: AppContext, account: AccountRow, password: string): Promise<boolean> =>
-  (await ctx.hasher.verify(account.password_hash, password)).ok;
+  (await checkPassword(ctx, account, password)).ok;
 
 /**
  * Changes the password and, in the same transaction, bumps the account's credential epoch (every other
@@ -110,7 +136,7 @@ export const changePassword = async (
   currentPassword: string,
   newPassword: string,
 ): Promise<{ token: string; session: SessionRow }> => {
-  const current = await ctx.hasher.verify(actor.account.password_hash, currentPassword);
+  const current = await checkPassword(ctx, actor.account, currentPassword);
   if (!current.ok) {
     await ctx.audit.record({ action: 'account.password_change_failed', ...auditActor(actor) });
     throw new AppError('CURRENT_PASSWORD_INCORRECT');

@@ -10,6 +10,7 @@ export const presentAccount = (row: AccountRow): Account => ({
   email: row.email,
   displayName: row.display_name,
   isOperator: row.is_operator === 1,
+  twoFactorEnabled: row.two_factor_enabled_at !== null,
   createdAt: iso(row.created_at),
 });
 

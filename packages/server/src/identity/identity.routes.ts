@@ -1,4 +1,4 @@
-import { ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, MeResponse } from '@conclave/protocol';
+import { ChangePasswordRequest, ErrorBody, LoginErrorBody, LoginRequest, LoginResponse, MeResponse } from '@conclave/protocol';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
@@ -9,6 +9,8 @@ import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.t
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
 import { auditActor, endSession, startSession } from './session.actions.ts';
+import { startLoginChallenge } from './two-factor.actions.ts';
+import { registerTwoFactorRoutes, sendTwoFactorChallenge } from './two-factor.routes.ts';
 
 export interface MembershipLister {
   (accountId: string): Promise<Static<typeof MeResponse>['instances']>;
@@ -26,7 +28,7 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
   app.post(
     '/api/v1/auth/login',
     {
-      schema: { tags: ['auth'], summary: 'Log in with email and password', body: LoginRequest, response: { 200: LoginResponse, ...errors } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (then /auth/login/2fa when it answers TWO_FACTOR_REQUIRED)', body: LoginRequest, response: { 200: LoginResponse, ...errors, 401: LoginErrorBody } },
       config: perIpLimit(ctx.config.authRateLimitPerIp),
       preHandler: [accountLimit],
     },
@@ -42,6 +44,8 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
         }
         throw error;
       }
+      // Two-factor authentication on: no session from the password alone (decision 0013).
+      if (account.two_factor_enabled_at !== null) return sendTwoFactorChallenge(reply, await startLoginChallenge(ctx, account, client));
       const { token, session } = await startSession(ctx, account.id);
       await ctx.audit.record({ action: 'auth.login', actorId: account.id, sessionId: session.id, detail: { mode: request.body.mode ?? 'cookie' }, ip: client.ip, userAgent: client.userAgent });
       request.log.info({ accountId: account.id, sessionId: session.id }, 'logged in');
@@ -101,4 +105,6 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
       return { account: presentAccount(actor.account), session: presentSession(session), csrfToken: csrfTokenFor(token) };
     },
   );
+
+  registerTwoFactorRoutes(app, ctx);
 };

@@ -29,4 +29,7 @@ export { findServerState, updateServerState, type ServerStateRow } from './serve
 export { auditActor, bumpCredentialEpoch, endSession, publishRevocation, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
+export { assertTwoFactorEnrolled, needsTwoFactorEnrollment, type TwoFactorRequirement } from './two-factor.policy.ts';
+export { IMPORT_FORMATS, ImportError, describeColumns, importAccounts, readImportFile, type ImportFormat, type ImportOptions, type ImportSummary } from './account.import.ts';
+export { LEGACY_FORMATS, isWrappedLegacyHash, legacyHashProblem, wrapLegacyHash, type LegacyFormat, type LegacyHash, type SaltOrder } from './password.legacy.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';

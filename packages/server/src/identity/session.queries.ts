@@ -36,6 +36,7 @@ export const findSessionByTokenHash = async (db: Kysely<Schema>, tokenHash: stri
       'accounts.is_operator',
       'accounts.not_before',
       'accounts.reset_required_at',
+      'accounts.two_factor_enabled_at',
       'accounts.created_at',
       'accounts.updated_at',
       'server_state.not_before as global_not_before',

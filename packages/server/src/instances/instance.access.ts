@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import type { Actor } from '../identity/index.ts';
+import { assertTwoFactorEnrolled, type Actor } from '../identity/index.ts';
 import { findInstanceById, findMembership, type InstanceRow, type MemberRole } from './instance.queries.ts';
 
 const RANK: Record<MemberRole, number> = { member: 1, admin: 2, owner: 3 };
@@ -15,7 +15,8 @@ export interface InstanceAccess {
 
 /**
  * Loads an instance for an actor. An instance the actor is not in answers exactly like one that does not
- * exist; a session older than the instance's credential epoch is not accepted for it.
+ * exist; a session older than the instance's credential epoch is not accepted for it, nor a person the
+ * instance's two-factor requirement covers who has not enrolled (TWO_FACTOR_ENROLLMENT_REQUIRED).
  */
 export const accessInstance = async (
   ctx: AppContext,
@@ -29,6 +30,7 @@ export const accessInstance = async (
   const role: MemberRole | undefined = actor.account.is_operator === 1 ? 'owner' : membership?.role;
   if (!role) throw new AppError('INSTANCE_NOT_FOUND');
   if (actor.session.created_at < instance.not_before) throw new AppError('UNAUTHENTICATED');
+  assertTwoFactorEnrolled(instance.two_factor_required, role, actor.account);
   if (!roleAtLeast(role, minimum)) throw new AppError('FORBIDDEN');
   return { instance, role };
 };

@@ -43,11 +43,15 @@ import {
 
 const INVITE_DEFAULT_TTL_HOURS = 72;
 
-const newInstanceRow = (input: { slug: string; name: string; signupMode?: 'open' | 'invite' | undefined }, now: number): InstanceRow => ({
+const newInstanceRow = (
+  input: { slug: string; name: string; signupMode?: 'open' | 'invite' | undefined; twoFactorRequired?: InstanceRow['two_factor_required'] | undefined },
+  now: number,
+): InstanceRow => ({
   id: newId(now),
   slug: input.slug,
   name: input.name.trim(),
   signup_mode: input.signupMode ?? 'invite',
+  two_factor_required: input.twoFactorRequired ?? 'off',
   not_before: 0,
   created_at: now,
   updated_at: now,
@@ -181,10 +185,11 @@ export const updateInstance = async (ctx: AppContext, actor: Actor, instanceId: 
   const patch = {
     ...(input.name !== undefined ? { name: input.name.trim() } : {}),
     ...(input.signupMode !== undefined ? { signup_mode: input.signupMode } : {}),
+    ...(input.twoFactorRequired !== undefined ? { two_factor_required: input.twoFactorRequired } : {}),
   };
   const now = ctx.now();
   await updateInstanceFields(ctx.database.db, instance.id, patch, now);
-  await ctx.audit.record({ action: 'instance.update', instanceId: instance.id, ...auditActor(actor), detail: { fields: Object.keys(patch).sort() } });
+  await ctx.audit.record({ action: 'instance.update', instanceId: instance.id, ...auditActor(actor), detail: { fields: Object.keys(patch).sort(), ...(patch.two_factor_required !== undefined ? { twoFactorRequired: patch.two_factor_required } : {}) } });
   return { ...instance, ...patch, updated_at: now };
 };
 

@@ -7,6 +7,7 @@ export const presentInstance = (row: InstanceRow): Instance => ({
   slug: row.slug,
   name: row.name,
   signupMode: row.signup_mode,
+  twoFactorRequired: row.two_factor_required,
   createdAt: iso(row.created_at),
 });
 

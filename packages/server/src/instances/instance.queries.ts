@@ -19,7 +19,7 @@ export const insertInstance = async (db: Kysely<Schema>, row: InstanceRow): Prom
 export const updateInstanceFields = async (
   db: Kysely<Schema>,
   id: string,
-  patch: Partial<Pick<InstanceRow, 'name' | 'signup_mode' | 'not_before'>>,
+  patch: Partial<Pick<InstanceRow, 'name' | 'signup_mode' | 'two_factor_required' | 'not_before'>>,
   now: number,
 ): Promise<void> => {
   await db.updateTable('instances').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
@@ -57,13 +57,14 @@ export interface MembershipOfAccount {
   slug: string;
   name: string;
   role: MemberRole;
+  twoFactorRequired: InstanceRow['two_factor_required'];
 }
 
 export const listMembershipsOfAccount = (db: Kysely<Schema>, accountId: string): Promise<MembershipOfAccount[]> =>
   db
     .selectFrom('memberships')
     .innerJoin('instances', 'instances.id', 'memberships.instance_id')
-    .select(['instances.id', 'instances.slug', 'instances.name', 'memberships.role'])
+    .select(['instances.id', 'instances.slug', 'instances.name', 'memberships.role', 'instances.two_factor_required as twoFactorRequired'])
     .where('memberships.account_id', '=', accountId)
     .orderBy('instances.slug')
     .execute();

@@ -111,7 +111,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
   app.patch(
     '/api/v1/instances/:instanceId',
     {
-      schema: { tags: ['instances'], summary: 'Rename an instance or change who may sign up (admins)', params: InstanceParams, body: UpdateInstanceRequest, response: { 200: Instance, ...errors } },
+      schema: { tags: ['instances'], summary: 'Rename an instance, change who may sign up or who must use two-factor authentication (admins)', params: InstanceParams, body: UpdateInstanceRequest, response: { 200: Instance, ...errors } },
       preHandler: [authGuard],
     },
     async (request) => presentInstance(await updateInstance(ctx, actorOf(request), request.params.instanceId, request.body)),

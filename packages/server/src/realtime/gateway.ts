@@ -2,7 +2,7 @@ import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protoc
 import { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE } from '@conclave/protocol';
 import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
-import { resolveSession } from '../identity/index.ts';
+import { needsTwoFactorEnrollment, resolveSession } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
 import { openEventPayloads } from './event.actions.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
@@ -21,6 +21,8 @@ interface Connection {
   /** room id → its instance id */
   rooms: Map<string, string>;
   instances: Set<string>;
+  /** Instances the account is in that this socket may not hear (epoch, or 2FA not enrolled): joins there are not followed. */
+  closedInstances: Set<string>;
   status: 'online' | 'away';
   /** While resuming, live frames wait here (with their seq) until the replay is out. */
   pending: Array<{ seq: number | undefined; frame: string }> | null;
@@ -111,6 +113,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   };
 
   const subscribe = (connection: Connection, roomId: string, instanceId: string): void => {
+    if (connection.closedInstances.has(instanceId)) return;
     connection.rooms.set(roomId, instanceId);
     addTo(byRoom, roomId, connection);
   };
@@ -310,8 +313,12 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     }
     const { account, session } = resolved;
     const subscriptions = await findStreamSubscriptions(ctx.database.db, account.id);
-    // An instance whose credential epoch is newer than this session is left out, as its HTTP API is.
-    const instanceIds = new Set(subscriptions.instances.filter((row) => session.created_at >= row.not_before).map((row) => row.id));
+    // An instance whose credential epoch is newer than this session is left out, as its HTTP API is, and one
+    // whose two-factor requirement this person has not met (they enroll, then reconnect).
+    const open = (row: (typeof subscriptions.instances)[number]): boolean =>
+      session.created_at >= row.not_before && !needsTwoFactorEnrollment(row.two_factor_required, account.is_operator === 1 ? 'owner' : row.role, account);
+    const instanceIds = new Set(subscriptions.instances.filter(open).map((row) => row.id));
+    const closedInstances = new Set(subscriptions.instances.filter((row) => !open(row)).map((row) => row.id));
     if (socket.readyState !== socket.OPEN) return;
     const connection: Connection = {
       socket,
@@ -320,6 +327,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       sessionCreatedAt: session.created_at,
       rooms: new Map(),
       instances: instanceIds,
+      closedInstances,
       status: 'online',
       pending: [],
       alive: true,

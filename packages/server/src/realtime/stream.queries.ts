@@ -1,15 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/index.ts';
 
-/** What a new socket subscribes to: the account's instances (with their epochs) and rooms. */
+/** What a new socket subscribes to: the account's instances (with their epochs, its role and 2FA rule) and rooms. */
 export const findStreamSubscriptions = async (
   db: Kysely<Schema>,
   accountId: string,
-): Promise<{ instances: Array<{ id: string; not_before: number }>; rooms: Array<{ id: string; instance_id: string }> }> => ({
+): Promise<{
+  instances: Array<{ id: string; not_before: number; role: 'owner' | 'admin' | 'member'; two_factor_required: 'off' | 'admins' | 'everyone' }>;
+  rooms: Array<{ id: string; instance_id: string }>;
+}> => ({
   instances: await db
     .selectFrom('memberships')
     .innerJoin('instances', 'instances.id', 'memberships.instance_id')
-    .select(['instances.id', 'instances.not_before'])
+    .select(['instances.id', 'instances.not_before', 'memberships.role', 'instances.two_factor_required'])
     .where('memberships.account_id', '=', accountId)
     .execute(),
   rooms: await db
