@@ -108,7 +108,7 @@ export const run = async (): Promise<void> => {
     const now = Date.now();
     const instanceId = newId(now);
     const accountId = newId(now);
-    await db.insertInto('instances').values({ id: instanceId, slug: 'bench', name: 'Bench', signup_mode: 'invite', not_before: 0, created_at: now, updated_at: now }).execute();
+    await db.insertInto('instances').values({ id: instanceId, slug: 'bench', name: 'Bench', signup_mode: 'invite', two_factor_required: 'off', not_before: 0, created_at: now, updated_at: now }).execute();
     const roomIds = Array.from({ length: ROOMS }, () => newId(now));
     await db
       .insertInto('rooms')
