@@ -23,6 +23,13 @@ export const ERROR_CATALOG = {
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this origin are not allowed.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session among yours.' },
+
+  // API tokens
+  TOKEN_NOT_FOUND: { status: 404, message: 'No such API token among yours.' },
+  TOKEN_SCOPE_MISSING: { status: 403, message: 'This API token does not have the scope this request needs.' },
+  TOKEN_NOT_ALLOWED: { status: 403, message: 'API tokens cannot do this (tokens, sessions and passwords are managed from a logged-in session).' },
+  TOKEN_LIMIT_REACHED: { status: 409, message: 'You have as many API tokens as an account may have; revoke one first.' },
 
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },
