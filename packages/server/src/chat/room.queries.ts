@@ -26,6 +26,7 @@ export const touchRoomLastMessage = async (db: Kysely<Schema>, id: string, at: n
 
 export interface RoomAccessRow {
   room: RoomRow;
+  /** The later of the instance's credential epoch and the actor's own in the instance (membership). */
   instanceNotBefore: number;
   instanceRole: 'owner' | 'admin' | 'member' | null;
   member: RoomMemberRow | undefined;
@@ -39,14 +40,14 @@ export const findRoomForActor = async (db: Kysely<Schema>, roomId: string, accou
     .leftJoin('memberships as im', (join) => join.onRef('im.instance_id', '=', 'r.instance_id').on('im.account_id', '=', accountId))
     .leftJoin('room_members as rm', (join) => join.onRef('rm.room_id', '=', 'r.id').on('rm.account_id', '=', accountId))
     .selectAll('r')
-    .select(['i.not_before as instance_not_before', 'im.role as instance_role', 'rm.role as member_role', 'rm.joined_at as member_joined_at', 'rm.last_read_message_id as member_last_read'])
+    .select(['i.not_before as instance_not_before', 'im.not_before as membership_not_before', 'im.role as instance_role', 'rm.role as member_role', 'rm.joined_at as member_joined_at', 'rm.last_read_message_id as member_last_read'])
     .where('r.id', '=', roomId)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { instance_not_before, instance_role, member_role, member_joined_at, member_last_read, ...room } = row;
+  const { instance_not_before, membership_not_before, instance_role, member_role, member_joined_at, member_last_read, ...room } = row;
   return {
     room,
-    instanceNotBefore: instance_not_before,
+    instanceNotBefore: Math.max(instance_not_before, membership_not_before ?? 0),
     instanceRole: instance_role,
     member:
       member_role === null || member_joined_at === null

@@ -5,6 +5,8 @@ export const TOKEN_PREFIX = {
   session: 'cnv_s_',
   invite: 'cnv_i_',
   setup: 'cnv_setup_',
+  /** Personal API tokens. */
+  apiToken: 'cnv_pat_',
 } as const;
 
 /** A fresh 256-bit secret token, base64url, with a recognizable prefix. Shown once; store only hashToken(). */

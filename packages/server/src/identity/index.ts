@@ -26,7 +26,21 @@ export { lazyPasswordBlocklist, loadPasswordBlocklist, type PasswordBlocklist } 
 export { createPasswordHasher, type PasswordHasher } from './password.hasher.ts';
 export { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
 export { findServerState, updateServerState, type ServerStateRow } from './server-state.queries.ts';
-export { auditActor, bumpCredentialEpoch, endSession, publishRevocation, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
+export {
+  auditActor,
+  bumpCredentialEpoch,
+  endSession,
+  isSessionActor,
+  publishRevocation,
+  resolveSession,
+  startSession,
+  type Actor,
+  type Credential,
+  type EpochScope,
+  type SessionActor,
+} from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
+export { registerSessionRoutes } from './session.routes.ts';
+export { summarizeUserAgent } from './session.device.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';

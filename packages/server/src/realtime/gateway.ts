@@ -75,6 +75,8 @@ const matchesRevocation = (connection: Connection, scope: RevokeScope): boolean 
       return connection.accountId === scope.accountId && connection.sessionCreatedAt < scope.notBefore;
     case 'instance':
       return connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
+    case 'member':
+      return connection.accountId === scope.accountId && connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
     case 'global':
       return connection.sessionCreatedAt < scope.notBefore;
   }

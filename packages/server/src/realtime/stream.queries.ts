@@ -1,17 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/index.ts';
 
-/** What a new socket subscribes to: the account's instances (with their epochs) and rooms. */
+/** What a new socket subscribes to: the account's instances (with the epoch that governs it there) and rooms. */
 export const findStreamSubscriptions = async (
   db: Kysely<Schema>,
   accountId: string,
 ): Promise<{ instances: Array<{ id: string; not_before: number }>; rooms: Array<{ id: string; instance_id: string }> }> => ({
-  instances: await db
-    .selectFrom('memberships')
-    .innerJoin('instances', 'instances.id', 'memberships.instance_id')
-    .select(['instances.id', 'instances.not_before'])
-    .where('memberships.account_id', '=', accountId)
-    .execute(),
+  instances: (
+    await db
+      .selectFrom('memberships')
+      .innerJoin('instances', 'instances.id', 'memberships.instance_id')
+      .select(['instances.id', 'instances.not_before', 'memberships.not_before as membership_not_before'])
+      .where('memberships.account_id', '=', accountId)
+      .execute()
+  ).map((row) => ({ id: row.id, not_before: Math.max(row.not_before, row.membership_not_before) })),
   rooms: await db
     .selectFrom('room_members')
     .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
