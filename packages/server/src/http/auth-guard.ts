@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import { TOKEN_PREFIX, csrfTokenFor, safeEqual } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 import type { TokenScope } from '@conclave/protocol';
-import { isSessionActor, resolveSession, type Actor, type SessionActor } from '../identity/index.ts';
+import { isSessionActor, resolveApiToken, resolveSession, type Actor, type SessionActor } from '../identity/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,7 +66,17 @@ export const createAuthGuard = (ctx: AppContext, options: AuthGuardOptions = {})
     if (credentials.via === 'malformed') throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <token>".' });
     const { token, via } = credentials;
     if (!token) throw new AppError('UNAUTHENTICATED');
-    if (via === 'bearer' && token.startsWith(TOKEN_PREFIX.apiToken) && !options.scope) throw new AppError('TOKEN_NOT_ALLOWED');
+    if (via === 'bearer' && token.startsWith(TOKEN_PREFIX.apiToken)) {
+      const client = clientOf(request);
+      const found = await resolveApiToken(ctx, token, client);
+      if (!found) throw new AppError('UNAUTHENTICATED');
+      if (!options.scope) throw new AppError('TOKEN_NOT_ALLOWED');
+      if (!found.scopes.includes(options.scope)) {
+        throw new AppError('TOKEN_SCOPE_MISSING', { message: `This API token does not have the "${options.scope}" scope this request needs.` });
+      }
+      request.actor = { account: found.account, session: { id: found.token.id, created_at: found.token.created_at }, via: 'token', token, apiToken: { id: found.token.id, scopes: found.scopes }, client };
+      return;
+    }
     const resolved = await resolveSession(ctx, token);
     if (!resolved) {
       if (via === 'cookie') clearSessionCookie(reply, ctx.config);

@@ -40,7 +40,9 @@ export {
   type SessionActor,
 } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
+export { resolveApiToken, type ResolvedApiToken } from './token.actions.ts';
 export { registerSessionRoutes } from './session.routes.ts';
+export { registerTokenRoutes } from './token.routes.ts';
 export { summarizeUserAgent } from './session.device.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';
