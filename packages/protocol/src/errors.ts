@@ -34,6 +34,14 @@ export const ERROR_CATALOG = {
   TWO_FACTOR_SETUP_MISSING: { status: 409, message: 'Start with POST /api/v1/me/2fa/setup, then confirm with a code from the authenticator.' },
   TWO_FACTOR_ENROLLMENT_REQUIRED: { status: 403, message: 'This instance requires two-factor authentication: set it up under /api/v1/me/2fa, then come back.' },
 
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session among yours.' },
+
+  // API tokens
+  TOKEN_NOT_FOUND: { status: 404, message: 'No such API token among yours.' },
+  TOKEN_SCOPE_MISSING: { status: 403, message: 'This API token does not have the scope this request needs.' },
+  TOKEN_NOT_ALLOWED: { status: 403, message: 'API tokens cannot do this (tokens, sessions and passwords are managed from a logged-in session).' },
+  TOKEN_LIMIT_REACHED: { status: 409, message: 'You have as many API tokens as an account may have; revoke one first.' },
+
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },
   PASSWORD_TOO_LONG: { status: 400, message: 'Passwords can be at most 1024 characters.' },

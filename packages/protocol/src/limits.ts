@@ -22,4 +22,7 @@ export const LIMITS = {
   searchMaxWords: 16,
   searchPageMax: 50,
   searchPageDefault: 20,
+  apiTokenNameMaxLength: 100,
+  apiTokensPerAccountMax: 50,
+  apiTokenMaxDays: 366,
 } as const;

@@ -9,7 +9,7 @@ import { ErrorBody, Health, LIMITS } from '@conclave/protocol';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
-import { registerIdentityRoutes } from './identity/index.ts';
+import { registerIdentityRoutes, registerSessionRoutes, registerTokenRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
@@ -84,6 +84,8 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   );
 
   registerIdentityRoutes(app, ctx, (accountId) => listMembershipsOfAccount(ctx.database.db, accountId));
+  registerSessionRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);

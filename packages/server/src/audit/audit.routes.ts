@@ -7,7 +7,8 @@ import { readAccessReport, readCurrentCheckpoint } from './audit.actions.ts';
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
 export const registerAuditRoutes = (app: App, ctx: AppContext): void => {
-  const guarded = { preHandler: [createAuthGuard(ctx)] };
+  // Instance administration: an API token needs the admin scope.
+  const guarded = { preHandler: [createAuthGuard(ctx, { scope: 'admin' })] };
 
   app.get(
     '/api/v1/instances/:instanceId/audit/access',

@@ -26,6 +26,7 @@ export const touchRoomLastMessage = async (db: Kysely<Schema>, id: string, at: n
 
 export interface RoomAccessRow {
   room: RoomRow;
+  /** The later of the instance's credential epoch and the actor's own in the instance (membership). */
   instanceNotBefore: number;
   instanceTwoFactorRequired: 'off' | 'admins' | 'everyone';
   instanceRole: 'owner' | 'admin' | 'member' | null;
@@ -40,14 +41,22 @@ export const findRoomForActor = async (db: Kysely<Schema>, roomId: string, accou
     .leftJoin('memberships as im', (join) => join.onRef('im.instance_id', '=', 'r.instance_id').on('im.account_id', '=', accountId))
     .leftJoin('room_members as rm', (join) => join.onRef('rm.room_id', '=', 'r.id').on('rm.account_id', '=', accountId))
     .selectAll('r')
-    .select(['i.not_before as instance_not_before', 'i.two_factor_required as instance_two_factor_required', 'im.role as instance_role', 'rm.role as member_role', 'rm.joined_at as member_joined_at', 'rm.last_read_message_id as member_last_read'])
+    .select([
+      'i.not_before as instance_not_before',
+      'im.not_before as membership_not_before',
+      'i.two_factor_required as instance_two_factor_required',
+      'im.role as instance_role',
+      'rm.role as member_role',
+      'rm.joined_at as member_joined_at',
+      'rm.last_read_message_id as member_last_read',
+    ])
     .where('r.id', '=', roomId)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { instance_not_before, instance_two_factor_required, instance_role, member_role, member_joined_at, member_last_read, ...room } = row;
+  const { instance_not_before, membership_not_before, instance_two_factor_required, instance_role, member_role, member_joined_at, member_last_read, ...room } = row;
   return {
     room,
-    instanceNotBefore: instance_not_before,
+    instanceNotBefore: Math.max(instance_not_before, membership_not_before ?? 0),
     instanceTwoFactorRequired: instance_two_factor_required,
     instanceRole: instance_role,
     member:

@@ -16,7 +16,7 @@ export const registerSearchRoutes = (app: App, ctx: AppContext): void => {
         querystring: SearchQuery,
         response: { 200: SearchResults, ...errors },
       },
-      preHandler: [createAuthGuard(ctx)],
+      preHandler: [createAuthGuard(ctx, { scope: 'read' })],
     },
     async (request) => searchMessages(ctx, actorOf(request), request.query),
   );

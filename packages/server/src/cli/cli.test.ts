@@ -124,6 +124,10 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     const revoke = await runCli(['sessions', 'revoke', '--email', memberEmail], env);
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.equal((await runCli(['sessions', 'revoke', '--instance', 'acme'], env)).code, 0);
+    const memberOnly = await runCli(['sessions', 'revoke', '--instance', 'acme', '--email', memberEmail], env);
+    assert.equal(memberOnly.code, 0, memberOnly.stderr);
+    assert.match(memberOnly.stdout, /lost access to acme/);
+    assert.equal((await runCli(['sessions', 'revoke', '--everyone', '--instance', 'acme'], env)).code, 1, 'everyone excludes the other scopes');
     assert.equal((await runCli(['sessions', 'revoke', '--everyone'], env)).code, 0);
 
     const doctor = await runCli(['doctor'], env);

@@ -6,6 +6,8 @@ export const TOKEN_PREFIX = {
   invite: 'cnv_i_',
   setup: 'cnv_setup_',
   loginChallenge: 'cnv_2fa_',
+  /** Personal API tokens. */
+  apiToken: 'cnv_pat_',
 } as const;
 
 /** A fresh 256-bit secret token, base64url, with a recognizable prefix. Shown once; store only hashToken(). */

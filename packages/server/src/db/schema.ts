@@ -39,6 +39,8 @@ export interface MembershipsTable {
   account_id: string;
   role: 'owner' | 'admin' | 'member';
   created_at: number;
+  /** Credential epoch of this person in this instance: their sessions and tokens created before it have no access here. */
+  not_before: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -50,6 +52,27 @@ export interface SessionsTable {
   last_seen_at: number;
   idle_expires_at: number;
   expires_at: number;
+  /** Sealed (server data key, bound to the session id): the client address it logged in from. Null: not known. */
+  ip: string | null;
+  /** Sealed (server data key, bound to the session id): the user agent it logged in with. */
+  user_agent: string | null;
+}
+
+/** Personal API tokens: `Authorization: Bearer cnv_pat_…`, limited to their scopes and their owner's rights. */
+export interface ApiTokensTable {
+  id: string;
+  account_id: string;
+  /** Sealed (server data key, bound to the token id). */
+  name: string;
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  /** Space-separated scopes: read, write, admin. */
+  scopes: string;
+  created_at: number;
+  /** Written at most once a minute. */
+  last_used_at: number | null;
+  /** Null: no expiry (credential epochs still end it). */
+  expires_at: number | null;
 }
 
 export interface InvitesTable {
@@ -260,6 +283,7 @@ export interface Schema {
   instances: InstancesTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
   invites: InvitesTable;
   server_state: ServerStateTable;
   rooms: RoomsTable;

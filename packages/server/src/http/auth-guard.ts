@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config } from '../config/config.ts';
 import type { AppContext } from '../context.ts';
-import { csrfTokenFor, safeEqual } from '../crypto/index.ts';
+import { TOKEN_PREFIX, csrfTokenFor, safeEqual } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
-import { resolveSession, type Actor } from '../identity/index.ts';
+import type { TokenScope } from '@conclave/protocol';
+import { isSessionActor, resolveApiToken, resolveSession, type Actor, type SessionActor } from '../identity/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,16 +47,36 @@ export const readCredentials = (request: FastifyRequest, config: Config): Creden
   return { via: 'cookie', token: request.cookies[sessionCookieName(config)] };
 };
 
+export interface AuthGuardOptions {
+  /**
+   * The API-token scope the route needs. A route that names none is for sessions only: an API token gets
+   * TOKEN_NOT_ALLOWED (tokens, sessions and the password are never managed with a token).
+   */
+  scope?: TokenScope;
+}
+
 /**
- * Resolves the session from `Authorization: Bearer` (API clients) or the session cookie (browsers).
+ * Resolves the session from `Authorization: Bearer` (API clients) or the session cookie (browsers), or a
+ * personal API token from `Authorization: Bearer cnv_pat_…` (never from a cookie), held to the route's scope.
  * Cookie-authenticated writes must carry the session's CSRF token in `x-csrf-token`.
  */
-export const createAuthGuard = (ctx: AppContext): preHandlerAsyncHookHandler =>
+export const createAuthGuard = (ctx: AppContext, options: AuthGuardOptions = {}): preHandlerAsyncHookHandler =>
   async function authGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const credentials = readCredentials(request, ctx.config);
     if (credentials.via === 'malformed') throw new AppError('UNAUTHENTICATED', { message: 'The Authorization header must be "Bearer <token>".' });
     const { token, via } = credentials;
     if (!token) throw new AppError('UNAUTHENTICATED');
+    if (via === 'bearer' && token.startsWith(TOKEN_PREFIX.apiToken)) {
+      const client = clientOf(request);
+      const found = await resolveApiToken(ctx, token, client);
+      if (!found) throw new AppError('UNAUTHENTICATED');
+      if (!options.scope) throw new AppError('TOKEN_NOT_ALLOWED');
+      if (!found.scopes.includes(options.scope)) {
+        throw new AppError('TOKEN_SCOPE_MISSING', { message: `This API token does not have the "${options.scope}" scope this request needs.` });
+      }
+      request.actor = { account: found.account, session: { id: found.token.id, created_at: found.token.created_at }, via: 'token', token, apiToken: { id: found.token.id, scopes: found.scopes }, client };
+      return;
+    }
     const resolved = await resolveSession(ctx, token);
     if (!resolved) {
       if (via === 'cookie') clearSessionCookie(reply, ctx.config);
@@ -78,6 +99,13 @@ export const clientOf = (request: FastifyRequest): { ip: string; userAgent: stri
 export const actorOf = (request: FastifyRequest): Actor => {
   if (!request.actor) throw new AppError('UNAUTHENTICATED');
   return request.actor;
+};
+
+/** The actor of a session-only route (its guard names no scope, so no API token gets here). */
+export const sessionActorOf = (request: FastifyRequest): SessionActor => {
+  const actor = actorOf(request);
+  if (!isSessionActor(actor)) throw new AppError('TOKEN_NOT_ALLOWED');
+  return actor;
 };
 
 /**

@@ -148,7 +148,7 @@ export const changePassword = async (
     const now = ctx.now();
     notBefore = now + 1;
     await updateAccountCredentials(trx, actor.account.id, { passwordHash, notBefore, now });
-    return startSession(ctx, actor.account.id, { floor: notBefore, db: trx });
+    return startSession(ctx, actor.account.id, { floor: notBefore, db: trx, client: actor.client });
   });
   await publishRevocation(ctx, { kind: 'account', accountId: actor.account.id, notBefore });
   await ctx.audit.record({ action: 'account.password_change', ...auditActor(actor), detail: { newSessionId: started.session.id, notBefore } });

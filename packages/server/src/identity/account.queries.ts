@@ -3,6 +3,21 @@ import type { AccountsTable, Schema } from '../db/index.ts';
 
 export type AccountRow = Selectable<AccountsTable>;
 
+/** Every account column, for queries that join an account to what authenticates it (sessions, API tokens). */
+export const ACCOUNT_COLUMNS = [
+  'accounts.id',
+  'accounts.email',
+  'accounts.email_key',
+  'accounts.display_name',
+  'accounts.password_hash',
+  'accounts.is_operator',
+  'accounts.not_before',
+  'accounts.reset_required_at',
+  'accounts.two_factor_enabled_at',
+  'accounts.created_at',
+  'accounts.updated_at',
+] as const;
+
 export const findAccountByEmailKey = (db: Kysely<Schema>, emailKey: string): Promise<AccountRow | undefined> =>
   db.selectFrom('accounts').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
 

@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
 import type { App } from '../http/types.ts';
 import { AppError } from '../errors.ts';
-import { actorOf, clearSessionCookie, clientOf, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
+import { actorOf, clearSessionCookie, clientOf, createAuthGuard, sessionActorOf, setSessionCookie } from '../http/auth-guard.ts';
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
@@ -46,7 +46,7 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
       }
       // Two-factor authentication on: no session from the password alone (decision 0013).
       if (account.two_factor_enabled_at !== null) return sendTwoFactorChallenge(reply, await startLoginChallenge(ctx, account, client));
-      const { token, session } = await startSession(ctx, account.id);
+      const { token, session } = await startSession(ctx, account.id, { client });
       await ctx.audit.record({ action: 'auth.login', actorId: account.id, sessionId: session.id, detail: { mode: request.body.mode ?? 'cookie' }, ip: client.ip, userAgent: client.userAgent });
       request.log.info({ accountId: account.id, sessionId: session.id }, 'logged in');
       if ((request.body.mode ?? 'cookie') === 'bearer') {
@@ -74,7 +74,7 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
     '/api/v1/me',
     { schema: { tags: ['auth'], summary: 'The logged-in account, its session and its instances', response: { 200: MeResponse, 401: ErrorBody } }, preHandler: [authGuard] },
     async (request) => {
-      const actor = actorOf(request);
+      const actor = sessionActorOf(request);
       return {
         account: presentAccount(actor.account),
         session: presentSession(actor.session),

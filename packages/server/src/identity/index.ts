@@ -26,8 +26,24 @@ export { lazyPasswordBlocklist, loadPasswordBlocklist, type PasswordBlocklist } 
 export { createPasswordHasher, type PasswordHasher } from './password.hasher.ts';
 export { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
 export { findServerState, updateServerState, type ServerStateRow } from './server-state.queries.ts';
-export { auditActor, bumpCredentialEpoch, endSession, publishRevocation, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
+export {
+  auditActor,
+  bumpCredentialEpoch,
+  endSession,
+  isSessionActor,
+  publishRevocation,
+  resolveSession,
+  startSession,
+  type Actor,
+  type Credential,
+  type EpochScope,
+  type SessionActor,
+} from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
+export { resolveApiToken, type ResolvedApiToken } from './token.actions.ts';
+export { registerSessionRoutes } from './session.routes.ts';
+export { registerTokenRoutes } from './token.routes.ts';
+export { summarizeUserAgent } from './session.device.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
 export { assertTwoFactorEnrolled, needsTwoFactorEnrollment, type TwoFactorRequirement } from './two-factor.policy.ts';
 export { IMPORT_FORMATS, ImportError, describeColumns, importAccounts, readImportFile, type ImportFormat, type ImportOptions, type ImportSummary } from './account.import.ts';

@@ -1,25 +1,58 @@
+import type { TokenScope } from '@conclave/protocol';
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.ts';
 import type { Schema } from '../db/index.ts';
+import { AppError } from '../errors.ts';
 import type { RevokeScope } from '../realtime/index.ts';
-import { updateAccountNotBefore, type AccountRow } from './account.queries.ts';
+import { findAccountById, updateAccountNotBefore, type AccountRow } from './account.queries.ts';
 import { openAccount } from './account.seal.ts';
-import { updateServerState } from './server-state.queries.ts';
-import { deleteSession, findSessionByTokenHash, insertSession, touchSession, type SessionRow } from './session.queries.ts';
+import { findServerState, updateServerState } from './server-state.queries.ts';
+import { openSessionClient, sealSessionClient, type SessionClient } from './session.seal.ts';
+import {
+  deleteSession,
+  deleteSessionOfAccount,
+  deleteSessionsOfAccountExcept,
+  findSessionByTokenHash,
+  insertSession,
+  listLiveSessionsOfAccount,
+  touchSession,
+  type SessionRow,
+} from './session.queries.ts';
 
-/** Who is making a request, and through which session. */
+/**
+ * What authenticated a request, as far as the audit log and the credential epochs care: its id (a session's
+ * or an API token's) and when it was made.
+ */
+export interface Credential {
+  id: string;
+  created_at: number;
+}
+
+/** Who is making a request, and through which session or API token. */
 export interface Actor {
   account: AccountRow;
-  session: SessionRow;
-  via: 'cookie' | 'bearer';
+  /** The session (the whole row); for an API token, the token's id and creation time. */
+  session: Credential;
+  via: 'cookie' | 'bearer' | 'token';
   /** The presented token, kept in memory only to derive the CSRF token. */
   token: string;
+  /** Set when an API token authenticated the request: what it may do besides what its owner may. */
+  apiToken?: { id: string; scopes: TokenScope[] };
   /** The client's address and user agent (the audit log keeps keyed hashes of them). */
   client?: { ip: string; userAgent: string | undefined };
 }
 
-/** The audit fields every entry made on behalf of an actor carries. */
+/** An actor authenticated by a session (cookie or bearer): the only kind that manages sessions, tokens and the password. */
+export interface SessionActor extends Actor {
+  via: 'cookie' | 'bearer';
+  session: SessionRow;
+  apiToken?: undefined;
+}
+
+export const isSessionActor = (actor: Actor): actor is SessionActor => actor.via !== 'token';
+
+/** The audit fields every entry made on behalf of an actor carries: an API token's id goes where a session's would. */
 export const auditActor = (actor: Actor) => ({
   actorId: actor.account.id,
   sessionId: actor.session.id,
@@ -37,18 +70,20 @@ export const SESSION_TOUCH_INTERVAL_MS = 60_000;
 export const startSession = async (
   ctx: AppContext,
   accountId: string,
-  options: { floor?: number; db?: Kysely<Schema> } = {},
+  options: { floor?: number; db?: Kysely<Schema>; client?: { ip?: string | undefined; userAgent?: string | undefined } | undefined } = {},
 ): Promise<{ token: string; session: SessionRow }> => {
   const now = Math.max(ctx.now(), options.floor ?? 0);
   const token = newSecretToken(TOKEN_PREFIX.session);
+  const id = newId(now);
   const session: SessionRow = {
-    id: newId(now),
+    id,
     token_hash: hashToken(token),
     account_id: accountId,
     created_at: now,
     last_seen_at: now,
     idle_expires_at: Math.min(now + ctx.config.sessionIdleTtlMs, now + ctx.config.sessionMaxTtlMs),
     expires_at: now + ctx.config.sessionMaxTtlMs,
+    ...sealSessionClient(ctx.keyring, id, options.client),
   };
   await insertSession(options.db ?? ctx.database.db, session);
   return { token, session };
@@ -82,9 +117,12 @@ export const endSession = async (ctx: AppContext, sessionId: string): Promise<vo
 };
 
 /** Tells every node to close the sockets a revocation covers. The database write already took effect. */
-export const publishRevocation = async (ctx: AppContext, scope: RevokeScope): Promise<void> => {
+export const publishRevocation = async (ctx: AppContext, scope: RevokeScope): Promise<void> => publishRevocations(ctx, [scope]);
+
+export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[]): Promise<void> => {
+  if (scopes.length === 0) return;
   try {
-    await ctx.bus.publish([{ kind: 'revoke', scope }]);
+    await ctx.bus.publish(scopes.map((scope) => ({ kind: 'revoke' as const, scope })));
   } catch (error) {
     ctx.log.error({ err: error }, 'revocation publish failed; sockets close at their next check');
   }
@@ -96,11 +134,61 @@ export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: stri
  * One write that kills every older session of the scope: the new epoch is one millisecond ahead,
  * so a session created in this very millisecond (before the bump) dies too. Returns the epoch.
  */
-export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db: Kysely<Schema> = ctx.database.db): Promise<number> => {
+export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db: Kysely<Schema> = ctx.database.db, by?: Actor): Promise<number> => {
   const notBefore = ctx.now() + 1;
   if (scope.kind === 'global') await updateServerState(db, { not_before: notBefore });
   else await updateAccountNotBefore(db, scope.accountId, notBefore);
   await publishRevocation(ctx, scope.kind === 'global' ? { kind: 'global', notBefore } : { kind: 'account', accountId: scope.accountId, notBefore });
-  await ctx.audit.record({ action: 'credentials.revoke', detail: { scope: scope.kind, notBefore, ...(scope.kind === 'account' ? { accountId: scope.accountId } : {}) } });
+  await ctx.audit.record({ action: 'credentials.revoke', ...(by ? auditActor(by) : {}), detail: { scope: scope.kind, notBefore, ...(scope.kind === 'account' ? { accountId: scope.accountId } : {}) } });
   return notBefore;
+};
+
+/** The epoch that governs an account's sessions and tokens: its own or the server's, whichever is later. */
+export const accountEpoch = async (ctx: AppContext, account: Pick<AccountRow, 'not_before'>): Promise<number> =>
+  Math.max(account.not_before, (await findServerState(ctx.database.db)).not_before);
+
+export interface SessionListingRow {
+  session: SessionRow;
+  client: SessionClient;
+  current: boolean;
+}
+
+/** The actor's sessions that still work, newest first, with where and with what each logged in. */
+export const listMySessions = async (ctx: AppContext, actor: SessionActor): Promise<SessionListingRow[]> => {
+  const rows = await listLiveSessionsOfAccount(ctx.database.db, actor.account.id, ctx.now(), await accountEpoch(ctx, actor.account));
+  return rows.map((session) => ({ session, client: openSessionClient(ctx.keyring, session), current: session.id === actor.session.id }));
+};
+
+/** Ends one of the actor's sessions (this one too, if named). Someone else's session answers like a missing one. */
+export const endMySession = async (ctx: AppContext, actor: SessionActor, sessionId: string): Promise<{ current: boolean }> => {
+  if (!(await deleteSessionOfAccount(ctx.database.db, actor.account.id, sessionId))) throw new AppError('SESSION_NOT_FOUND');
+  await publishRevocation(ctx, { kind: 'session', sessionId });
+  const current = sessionId === actor.session.id;
+  await ctx.audit.record({ action: 'session.end', ...auditActor(actor), detail: { endedSessionId: sessionId, current } });
+  return { current };
+};
+
+/** Ends every session of the actor's but the one making the request; their sockets close. API tokens stay. */
+export const endOtherSessions = async (ctx: AppContext, actor: SessionActor): Promise<number> => {
+  const ended = await deleteSessionsOfAccountExcept(ctx.database.db, actor.account.id, actor.session.id);
+  await publishRevocations(ctx, ended.map((sessionId) => ({ kind: 'session', sessionId })));
+  await ctx.audit.record({ action: 'session.end_others', ...auditActor(actor), detail: { ended: ended.length } });
+  return ended.length;
+};
+
+const assertOperator = (actor: Actor): void => {
+  if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
+};
+
+/** An operator ends every session and API token of one account (the account's credential epoch). */
+export const revokeAccountCredentials = async (ctx: AppContext, actor: Actor, accountId: string): Promise<void> => {
+  assertOperator(actor);
+  if (!(await findAccountById(ctx.database.db, accountId))) throw new AppError('ACCOUNT_NOT_FOUND', { message: 'No such account.' });
+  await bumpCredentialEpoch(ctx, { kind: 'account', accountId }, ctx.database.db, actor);
+};
+
+/** An operator ends every session and API token on the server, their own included (the server's epoch). */
+export const revokeAllCredentials = async (ctx: AppContext, actor: Actor): Promise<void> => {
+  assertOperator(actor);
+  await bumpCredentialEpoch(ctx, { kind: 'global' }, ctx.database.db, actor);
 };

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema, SessionsTable } from '../db/index.ts';
-import type { AccountRow } from './account.queries.ts';
+import { ACCOUNT_COLUMNS, type AccountRow } from './account.queries.ts';
 
 export type SessionRow = Selectable<SessionsTable>;
 
@@ -28,23 +28,15 @@ export const findSessionByTokenHash = async (db: Kysely<Schema>, tokenHash: stri
       'sessions.last_seen_at as s_last_seen_at',
       'sessions.idle_expires_at as s_idle_expires_at',
       'sessions.expires_at as s_expires_at',
-      'accounts.id',
-      'accounts.email',
-      'accounts.email_key',
-      'accounts.display_name',
-      'accounts.password_hash',
-      'accounts.is_operator',
-      'accounts.not_before',
-      'accounts.reset_required_at',
-      'accounts.two_factor_enabled_at',
-      'accounts.created_at',
-      'accounts.updated_at',
+      'sessions.ip as s_ip',
+      'sessions.user_agent as s_user_agent',
+      ...ACCOUNT_COLUMNS,
       'server_state.not_before as global_not_before',
     ])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { s_id, s_token_hash, s_account_id, s_created_at, s_last_seen_at, s_idle_expires_at, s_expires_at, global_not_before, ...account } = row;
+  const { s_id, s_token_hash, s_account_id, s_created_at, s_last_seen_at, s_idle_expires_at, s_expires_at, s_ip, s_user_agent, global_not_before, ...account } = row;
   return {
     session: {
       id: s_id,
@@ -54,6 +46,8 @@ export const findSessionByTokenHash = async (db: Kysely<Schema>, tokenHash: stri
       last_seen_at: s_last_seen_at,
       idle_expires_at: s_idle_expires_at,
       expires_at: s_expires_at,
+      ip: s_ip,
+      user_agent: s_user_agent,
     },
     account,
     globalNotBefore: global_not_before,
@@ -66,4 +60,29 @@ export const touchSession = async (db: Kysely<Schema>, id: string, lastSeenAt: n
 
 export const deleteSession = async (db: Kysely<Schema>, id: string): Promise<void> => {
   await db.deleteFrom('sessions').where('id', '=', id).execute();
+};
+
+/** The account's sessions that are unexpired and not older than `notBefore` (its governing epoch), newest first. */
+export const listLiveSessionsOfAccount = (db: Kysely<Schema>, accountId: string, now: number, notBefore: number): Promise<SessionRow[]> =>
+  db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('expires_at', '>', now)
+    .where('idle_expires_at', '>', now)
+    .where('created_at', '>=', notBefore)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+
+/** Deletes one session of this account; false when the account has no session with that id. */
+export const deleteSessionOfAccount = async (db: Kysely<Schema>, accountId: string, id: string): Promise<boolean> => {
+  const result = await db.deleteFrom('sessions').where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+};
+
+/** Deletes every session of the account but one; returns the ids deleted (their sockets are closed by id). */
+export const deleteSessionsOfAccountExcept = async (db: Kysely<Schema>, accountId: string, keepId: string): Promise<string[]> => {
+  const rows = await db.deleteFrom('sessions').where('account_id', '=', accountId).where('id', '<>', keepId).returning('id').execute();
+  return rows.map((r) => r.id);
 };

@@ -233,7 +233,7 @@ export const completeLoginChallenge = async (
   const row = await enabledRow(ctx, account.id);
   const { result, method } = await withSecondFactor(ctx, row, proof, 'login', { actorId: account.id, ip: client.ip, userAgent: client.userAgent }, async (trx) => {
     if (!(await consumeLoginChallenge(trx, tokenHash))) throw new AppError('TWO_FACTOR_CHALLENGE_INVALID');
-    return startSession(ctx, account.id, { db: trx });
+    return startSession(ctx, account.id, { db: trx, client });
   });
   return { account, ...result, method };
 };

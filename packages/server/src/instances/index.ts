@@ -1,6 +1,7 @@
 export { accessInstance, roleAtLeast, type InstanceAccess } from './instance.access.ts';
 export {
   bumpInstanceEpoch,
+  bumpMemberEpoch,
   changeRole,
   createFirstInstance,
   createInstance,

@@ -15,8 +15,9 @@ export interface InstanceAccess {
 
 /**
  * Loads an instance for an actor. An instance the actor is not in answers exactly like one that does not
- * exist; a session older than the instance's credential epoch is not accepted for it, nor a person the
- * instance's two-factor requirement covers who has not enrolled (TWO_FACTOR_ENROLLMENT_REQUIRED).
+ * exist; a session (or API token) older than the instance's credential epoch, or than the person's own epoch in
+ * the instance, is not accepted for it, nor a person the instance's two-factor requirement covers who has not
+ * enrolled (TWO_FACTOR_ENROLLMENT_REQUIRED).
  */
 export const accessInstance = async (
   ctx: AppContext,
@@ -29,7 +30,8 @@ export const accessInstance = async (
   const membership = await findMembership(ctx.database.db, instanceId, actor.account.id);
   const role: MemberRole | undefined = actor.account.is_operator === 1 ? 'owner' : membership?.role;
   if (!role) throw new AppError('INSTANCE_NOT_FOUND');
-  if (actor.session.created_at < instance.not_before) throw new AppError('UNAUTHENTICATED');
+  // The instance's epoch, and this person's in this instance (an admin ended their sessions here).
+  if (actor.session.created_at < Math.max(instance.not_before, membership?.not_before ?? 0)) throw new AppError('UNAUTHENTICATED');
   assertTwoFactorEnrolled(instance.two_factor_required, role, actor.account);
   if (!roleAtLeast(role, minimum)) throw new AppError('FORBIDDEN');
   return { instance, role };

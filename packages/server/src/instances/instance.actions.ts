@@ -34,6 +34,7 @@ import {
   listMembers,
   markSetupCompleted,
   updateInstanceFields,
+  updateMembershipNotBefore,
   updateMembershipRole,
   type InstanceRow,
   type InviteRow,
@@ -242,18 +243,39 @@ export const createInvite = async (
   return { invite, token };
 };
 
-/** One write that ends every session's access to this instance; people log in again to come back. */
-export const bumpInstanceEpoch = async (ctx: AppContext, instanceId: string): Promise<number> => {
+/** One write that ends every session's (and API token's) access to this instance; people log in again to come back. */
+export const bumpInstanceEpoch = async (ctx: AppContext, instanceId: string, by?: Actor): Promise<number> => {
   const notBefore = ctx.now() + 1;
   await updateInstanceFields(ctx.database.db, instanceId, { not_before: notBefore }, notBefore);
   await publishRevocation(ctx, { kind: 'instance', instanceId, notBefore });
-  await ctx.audit.record({ action: 'credentials.revoke', instanceId, detail: { scope: 'instance', notBefore } });
+  await ctx.audit.record({ action: 'credentials.revoke', instanceId, ...(by ? auditActor(by) : {}), detail: { scope: 'instance', notBefore } });
   return notBefore;
 };
 
 export const revokeInstanceSessions = async (ctx: AppContext, actor: Actor, instanceId: string): Promise<number> => {
   const { instance } = await accessInstance(ctx, actor, instanceId, 'admin');
-  return bumpInstanceEpoch(ctx, instance.id);
+  return bumpInstanceEpoch(ctx, instance.id, actor);
+};
+
+/**
+ * One write that ends one person's sessions' and API tokens' access to this instance, and nothing of theirs
+ * elsewhere: an instance's admins have no say over the person's other instances. Admins do this to members
+ * and admins, owners to anyone; the CLI acts as an operator ('owner').
+ */
+export const bumpMemberEpoch = async (ctx: AppContext, instanceId: string, accountId: string, actingRole: MemberRole, by?: Actor): Promise<number> => {
+  const target = await findMembership(ctx.database.db, instanceId, accountId);
+  if (!target) throw new AppError('MEMBER_NOT_FOUND');
+  if (target.role === 'owner' && !roleAtLeast(actingRole, 'owner')) throw new AppError('FORBIDDEN', { message: 'Only an owner can end an owner\'s sessions.' });
+  const notBefore = ctx.now() + 1;
+  if (!(await updateMembershipNotBefore(ctx.database.db, instanceId, accountId, notBefore))) throw new AppError('MEMBER_NOT_FOUND');
+  await publishRevocation(ctx, { kind: 'member', instanceId, accountId, notBefore });
+  await ctx.audit.record({ action: 'credentials.revoke', instanceId, ...(by ? auditActor(by) : {}), detail: { scope: 'member', accountId, notBefore } });
+  return notBefore;
+};
+
+export const revokeMemberSessions = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string): Promise<number> => {
+  const access = await accessInstance(ctx, actor, instanceId, 'admin');
+  return bumpMemberEpoch(ctx, access.instance.id, accountId, access.role, actor);
 };
 
 /** An instance's members with their names and emails opened. */

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { InstancesTable, InvitesTable, MembershipsTable, Schema } from '../db/index.ts';
 
 export type InstanceRow = Selectable<InstancesTable>;
@@ -29,7 +29,7 @@ export const findMembership = (db: Kysely<Schema>, instanceId: string, accountId
   db.selectFrom('memberships').selectAll().where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();
 
 /** Inserts the membership unless it exists; true when a row was added. */
-export const insertMembershipIfAbsent = async (db: Kysely<Schema>, row: MembershipRow): Promise<boolean> => {
+export const insertMembershipIfAbsent = async (db: Kysely<Schema>, row: Insertable<MembershipsTable>): Promise<boolean> => {
   const result = await db
     .insertInto('memberships')
     .values(row)
@@ -40,6 +40,12 @@ export const insertMembershipIfAbsent = async (db: Kysely<Schema>, row: Membersh
 
 export const updateMembershipRole = async (db: Kysely<Schema>, instanceId: string, accountId: string, role: MemberRole): Promise<void> => {
   await db.updateTable('memberships').set({ role }).where('instance_id', '=', instanceId).where('account_id', '=', accountId).execute();
+};
+
+/** One person's credential epoch in one instance; false when they are not a member. */
+export const updateMembershipNotBefore = async (db: Kysely<Schema>, instanceId: string, accountId: string, notBefore: number): Promise<boolean> => {
+  const result = await db.updateTable('memberships').set({ not_before: notBefore }).where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 };
 
 export const countOwners = async (db: Kysely<Schema>, instanceId: string): Promise<number> => {

@@ -18,7 +18,7 @@ import {
 import { Type } from 'typebox';
 import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
-import { actorOf, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
+import { actorOf, clientOf, createAuthGuard, setSessionCookie } from '../http/auth-guard.ts';
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import type { App } from '../http/types.ts';
 import { emailKeyOf, iso, passwordAdvice, presentAccount, presentSession, startSession } from '../identity/index.ts';
@@ -30,6 +30,7 @@ import {
   isSetupRequired,
   listInstanceMembers,
   revokeInstanceSessions,
+  revokeMemberSessions,
   setMemberRole,
   signUp,
   updateInstance,
@@ -45,7 +46,10 @@ const SIGNUP_ANSWER = {
 } as const;
 
 export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
+  // Session-only (no API token): ending sessions. API tokens: reading needs read, administration admin.
   const authGuard = createAuthGuard(ctx);
+  const readGuard = createAuthGuard(ctx, { scope: 'read' });
+  const adminGuard = createAuthGuard(ctx, { scope: 'admin' });
   const ipLimit = perIpLimit(ctx.config.authRateLimitPerIp);
 
   app.get('/api/v1/setup', { schema: { tags: ['setup'], summary: 'Whether the server still awaits its first setup', response: { 200: SetupStatus } } }, async () => ({
@@ -65,7 +69,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
     },
     async (request, reply) => {
       const { account, instance } = await completeSetup(ctx, request.body);
-      const { token, session } = await startSession(ctx, account.id);
+      const { token, session } = await startSession(ctx, account.id, { client: clientOf(request) });
       setSessionCookie(reply, ctx.config, token, session.expires_at);
       const advice = passwordAdvice(request.body.owner.password);
       return reply.code(201).send({
@@ -98,13 +102,13 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
 
   app.post(
     '/api/v1/instances',
-    { schema: { tags: ['instances'], summary: 'Create an instance (operators)', body: CreateInstanceRequest, response: { 201: Instance, ...errors } }, preHandler: [authGuard] },
+    { schema: { tags: ['instances'], summary: 'Create an instance (operators)', body: CreateInstanceRequest, response: { 201: Instance, ...errors } }, preHandler: [adminGuard] },
     async (request, reply) => reply.code(201).send(presentInstance(await createInstance(ctx, actorOf(request), request.body))),
   );
 
   app.get(
     '/api/v1/instances/:instanceId',
-    { schema: { tags: ['instances'], summary: 'An instance you belong to', params: InstanceParams, response: { 200: Instance, ...errors } }, preHandler: [authGuard] },
+    { schema: { tags: ['instances'], summary: 'An instance you belong to', params: InstanceParams, response: { 200: Instance, ...errors } }, preHandler: [readGuard] },
     async (request) => presentInstance((await accessInstance(ctx, actorOf(request), request.params.instanceId)).instance),
   );
 
@@ -112,14 +116,14 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
     '/api/v1/instances/:instanceId',
     {
       schema: { tags: ['instances'], summary: 'Rename an instance, change who may sign up or who must use two-factor authentication (admins)', params: InstanceParams, body: UpdateInstanceRequest, response: { 200: Instance, ...errors } },
-      preHandler: [authGuard],
+      preHandler: [adminGuard],
     },
     async (request) => presentInstance(await updateInstance(ctx, actorOf(request), request.params.instanceId, request.body)),
   );
 
   app.get(
     '/api/v1/instances/:instanceId/members',
-    { schema: { tags: ['instances'], summary: 'Members of an instance', params: InstanceParams, response: { 200: MemberList, ...errors } }, preHandler: [authGuard] },
+    { schema: { tags: ['instances'], summary: 'Members of an instance', params: InstanceParams, response: { 200: MemberList, ...errors } }, preHandler: [readGuard] },
     async (request) => {
       const access = await accessInstance(ctx, actorOf(request), request.params.instanceId);
       const withEmail = roleAtLeast(access.role, 'admin');
@@ -129,7 +133,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
 
   app.patch(
     '/api/v1/instances/:instanceId/members/:accountId',
-    { schema: { tags: ['instances'], summary: 'Change a member\'s role (admins; ownership by owners)', params: MemberParams, body: SetRoleRequest, response: { 204: Type.Null(), ...errors } }, preHandler: [authGuard] },
+    { schema: { tags: ['instances'], summary: 'Change a member\'s role (admins; ownership by owners)', params: MemberParams, body: SetRoleRequest, response: { 204: Type.Null(), ...errors } }, preHandler: [adminGuard] },
     async (request, reply) => {
       await setMemberRole(ctx, actorOf(request), request.params.instanceId, request.params.accountId, request.body.role);
       return reply.code(204).send(null);
@@ -138,7 +142,7 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
 
   app.post(
     '/api/v1/instances/:instanceId/invites',
-    { schema: { tags: ['instances'], summary: 'Create an invite (admins); the token is shown once', params: InstanceParams, body: CreateInviteRequest, response: { 201: CreateInviteResponse, ...errors } }, preHandler: [authGuard] },
+    { schema: { tags: ['instances'], summary: 'Create an invite (admins); the token is shown once', params: InstanceParams, body: CreateInviteRequest, response: { 201: CreateInviteResponse, ...errors } }, preHandler: [adminGuard] },
     async (request, reply) => {
       const { invite, token } = await createInvite(ctx, actorOf(request), request.params.instanceId, request.body);
       return reply.code(201).send({ id: invite.id, token, role: invite.role, expiresAt: iso(invite.expires_at) });
@@ -150,6 +154,18 @@ export const registerInstanceRoutes = (app: App, ctx: AppContext): void => {
     { schema: { tags: ['instances'], summary: 'End every session\'s access to this instance (admins)', params: InstanceParams, response: { 204: Type.Null(), ...errors } }, preHandler: [authGuard] },
     async (request, reply) => {
       await revokeInstanceSessions(ctx, actorOf(request), request.params.instanceId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/instances/:instanceId/members/:accountId/sessions/revoke',
+    {
+      schema: { tags: ['instances'], summary: 'End one member\'s sessions\' and API tokens\' access to this instance (admins)', params: MemberParams, response: { 204: Type.Null(), ...errors } },
+      preHandler: [authGuard],
+    },
+    async (request, reply) => {
+      await revokeMemberSessions(ctx, actorOf(request), request.params.instanceId, request.params.accountId);
       return reply.code(204).send(null);
     },
   );

@@ -9,9 +9,12 @@ export type Audience =
 
 /** What ends sessions: their live sockets close on every node. */
 export type RevokeScope =
+  /** A session or an API token, by id. */
   | { kind: 'session'; sessionId: string }
   | { kind: 'account'; accountId: string; notBefore: number }
   | { kind: 'instance'; instanceId: string; notBefore: number }
+  /** One person's access to one instance (an instance admin ended their sessions there). */
+  | { kind: 'member'; instanceId: string; accountId: string; notBefore: number }
   | { kind: 'global'; notBefore: number };
 
 export type BusMessage =

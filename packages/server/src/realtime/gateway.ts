@@ -2,7 +2,9 @@ import type { ClientFrame, ControlFrame, PresenceStatus } from '@conclave/protoc
 import { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE } from '@conclave/protocol';
 import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
-import { needsTwoFactorEnrollment, resolveSession } from '../identity/index.ts';
+import type { AccountRow, Credential } from '../identity/index.ts';
+import { TOKEN_PREFIX } from '../crypto/index.ts';
+import { needsTwoFactorEnrollment, resolveApiToken, resolveSession } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
 import { openEventPayloads } from './event.actions.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
@@ -77,6 +79,8 @@ const matchesRevocation = (connection: Connection, scope: RevokeScope): boolean 
       return connection.accountId === scope.accountId && connection.sessionCreatedAt < scope.notBefore;
     case 'instance':
       return connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
+    case 'member':
+      return connection.accountId === scope.accountId && connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
     case 'global':
       return connection.sessionCreatedAt < scope.notBefore;
   }
@@ -304,13 +308,27 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     for (const { seq, frame } of held) if (seq === undefined || seq > replayedTo) sendRaw(connection, frame, seq);
   };
 
+  /** A session, or an API token with the read scope: the stream only reads. */
+  const resolveStreamCredential = async (token: string): Promise<{ account: AccountRow; session: Credential } | 'scope' | undefined> => {
+    if (!token.startsWith(TOKEN_PREFIX.apiToken)) return resolveSession(ctx, token);
+    const found = await resolveApiToken(ctx, token);
+    if (!found) return undefined;
+    if (!found.scopes.includes('read')) return 'scope';
+    return { account: found.account, session: { id: found.token.id, created_at: found.token.created_at } };
+  };
+
   const authenticate = async (socket: WebSocket, token: string, since: number | undefined): Promise<void> => {
-    const resolved = await resolveSession(ctx, token);
-    if (!resolved) {
-      socket.send(JSON.stringify({ type: 'error', code: 'UNAUTHENTICATED', message: 'Log in to continue.' } satisfies ControlFrame));
+    const resolved = await resolveStreamCredential(token);
+    if (resolved === undefined || resolved === 'scope') {
+      const refusal: ControlFrame =
+        resolved === 'scope'
+          ? { type: 'error', code: 'TOKEN_SCOPE_MISSING', message: 'A stream needs an API token with the "read" scope.' }
+          : { type: 'error', code: 'UNAUTHENTICATED', message: 'Log in to continue.' };
+      socket.send(JSON.stringify(refusal));
       socket.close(STREAM_CLOSE.unauthenticated, 'unauthenticated');
       return;
     }
+    // `session` is the session, or the API token (its id and creation time): revocations find sockets by them.
     const { account, session } = resolved;
     const subscriptions = await findStreamSubscriptions(ctx.database.db, account.id);
     // An instance whose credential epoch is newer than this session is left out, as its HTTP API is, and one

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/index.ts';
 
-/** What a new socket subscribes to: the account's instances (with their epochs, its role and 2FA rule) and rooms. */
+/** What a new socket subscribes to: the account's instances (with the epoch that governs it there, its role and the 2FA rule) and rooms. */
 export const findStreamSubscriptions = async (
   db: Kysely<Schema>,
   accountId: string,
@@ -9,12 +9,14 @@ export const findStreamSubscriptions = async (
   instances: Array<{ id: string; not_before: number; role: 'owner' | 'admin' | 'member'; two_factor_required: 'off' | 'admins' | 'everyone' }>;
   rooms: Array<{ id: string; instance_id: string }>;
 }> => ({
-  instances: await db
-    .selectFrom('memberships')
-    .innerJoin('instances', 'instances.id', 'memberships.instance_id')
-    .select(['instances.id', 'instances.not_before', 'memberships.role', 'instances.two_factor_required'])
-    .where('memberships.account_id', '=', accountId)
-    .execute(),
+  instances: (
+    await db
+      .selectFrom('memberships')
+      .innerJoin('instances', 'instances.id', 'memberships.instance_id')
+      .select(['instances.id', 'instances.not_before', 'memberships.not_before as membership_not_before', 'memberships.role', 'instances.two_factor_required'])
+      .where('memberships.account_id', '=', accountId)
+      .execute()
+  ).map(({ membership_not_before, ...row }) => ({ ...row, not_before: Math.max(row.not_before, membership_not_before) })),
   rooms: await db
     .selectFrom('room_members')
     .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
