@@ -57,6 +57,14 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   },
   audit_head: plain('id', 'seq'),
   audit_checkpoints: plain('size', 'root_hash', 'note', 'frontier', 'created_at'),
+  // The recipient and the rendered mail (a reset link) are sealed: a stolen database holds no usable link.
+  mail_outbox: {
+    ...plain('id', 'idempotency_key', 'kind', 'account_id', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'claimed_by', 'claimed_at', 'created_at', 'updated_at', 'sent_at'),
+    recipient: 'sealed',
+    content: 'sealed',
+    last_error: 'sealed',
+  },
+  password_resets: { ...plain('id', 'account_id', 'reason', 'created_at', 'expires_at', 'used_at'), token_hash: 'token-hash' },
 };
 
 /** The migrator's own bookkeeping. */
@@ -128,6 +136,8 @@ const ID_COLUMNS: Record<string, string> = {
   root_keys: 'id',
   data_keys: 'owner_id',
   server_state: 'id',
+  mail_outbox: 'id',
+  password_resets: 'id',
 };
 
 /**

@@ -5,6 +5,7 @@ import { encryption } from './0003-encryption.ts';
 import { audit } from './0004-audit.ts';
 import { searchIndex } from './0005-search-index.ts';
 import { resetRequired } from './0006-reset-required.ts';
+import { mailAndResets } from './0007-mail-and-resets.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-audit': audit,
   '0005-search-index': searchIndex,
   '0006-reset-required': resetRequired,
+  '0007-mail-and-resets': mailAndResets,
 };
