@@ -24,6 +24,12 @@ export const ERROR_CATALOG = {
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
 
+  // Password resets
+  PASSWORD_RESET_REQUIRED: { status: 403, message: 'This account\'s password must be reset before it can log in; a reset link has been emailed to its address.' },
+  RESET_TOKEN_INVALID: { status: 400, message: 'This reset link is not valid; copy the whole link from the mail, or ask for a new one.' },
+  RESET_TOKEN_USED: { status: 410, message: 'This reset link was already used; ask for a new one if you need it.' },
+  RESET_TOKEN_EXPIRED: { status: 410, message: 'This reset link has expired; ask for a new one.' },
+
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },
   PASSWORD_TOO_LONG: { status: 400, message: 'Passwords can be at most 1024 characters.' },
