@@ -9,7 +9,7 @@ import { ErrorBody, Health, LIMITS } from '@conclave/protocol';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
-import { registerIdentityRoutes } from './identity/index.ts';
+import { registerIdentityRoutes, registerPasswordResetRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
@@ -85,6 +85,7 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
 
   registerIdentityRoutes(app, ctx, (accountId) => listMembershipsOfAccount(ctx.database.db, accountId));
   registerInstanceRoutes(app, ctx);
+  registerPasswordResetRoutes(app, ctx);
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerAuditRoutes(app, ctx);

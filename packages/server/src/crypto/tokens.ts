@@ -5,6 +5,7 @@ export const TOKEN_PREFIX = {
   session: 'cnv_s_',
   invite: 'cnv_i_',
   setup: 'cnv_setup_',
+  reset: 'cnv_r_',
 } as const;
 
 /** A fresh 256-bit secret token, base64url, with a recognizable prefix. Shown once; store only hashToken(). */

@@ -8,6 +8,7 @@ import { actorOf, clearSessionCookie, clientOf, createAuthGuard, setSessionCooki
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
+import { refuseLoginIfResetRequired } from './password-reset.actions.ts';
 import { auditActor, endSession, startSession } from './session.actions.ts';
 
 export interface MembershipLister {
@@ -42,6 +43,8 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
         }
         throw error;
       }
+      // A forced reset: the right password is refused (and a fresh link mailed); a wrong one never got here.
+      await refuseLoginIfResetRequired(ctx, account, client);
       const { token, session } = await startSession(ctx, account.id);
       await ctx.audit.record({ action: 'auth.login', actorId: account.id, sessionId: session.id, detail: { mode: request.body.mode ?? 'cookie' }, ip: client.ip, userAgent: client.userAgent });
       request.log.info({ accountId: account.id, sessionId: session.id }, 'logged in');

@@ -29,4 +29,15 @@ export { findServerState, updateServerState, type ServerStateRow } from './serve
 export { auditActor, bumpCredentialEpoch, endSession, publishRevocation, resolveSession, startSession, type Actor, type EpochScope } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
+export {
+  confirmPasswordReset,
+  forceReset,
+  forceResetAccount,
+  forceResetEveryone,
+  refuseLoginIfResetRequired,
+  requestPasswordReset,
+  type AccountIdPages,
+  type ForcedResetResult,
+} from './password-reset.actions.ts';
+export { registerPasswordResetRoutes } from './password-reset.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';
