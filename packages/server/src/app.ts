@@ -10,7 +10,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from './context.ts';
 import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerValidators, sendError, type App } from './http/index.ts';
 import { registerIdentityRoutes, registerPasswordResetRoutes } from './identity/index.ts';
-import { listMembershipsOfAccount, registerInstanceRoutes } from './instances/index.ts';
+import { listMembershipsOfAccount, registerInstanceResetRoutes, registerInstanceRoutes } from './instances/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
@@ -86,6 +86,7 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerIdentityRoutes(app, ctx, (accountId) => listMembershipsOfAccount(ctx.database.db, accountId));
   registerInstanceRoutes(app, ctx);
   registerPasswordResetRoutes(app, ctx);
+  registerInstanceResetRoutes(app, ctx);
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
