@@ -6,6 +6,7 @@ import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
+import { registerMailCommand } from './mail.command.ts';
 import { registerMigrateCommand } from './migrate.command.ts';
 import { registerServeCommand } from './serve.command.ts';
 import { registerSessionsCommand } from './sessions.command.ts';
@@ -25,6 +26,7 @@ export const buildProgram = (): Command => {
   registerInstanceCommand(program);
   registerKeysCommand(program);
   registerAuditCommand(program);
+  registerMailCommand(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

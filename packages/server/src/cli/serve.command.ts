@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildApp } from '../app.ts';
 import { createServices } from '../services.ts';
 import { issueSetupToken } from '../instances/index.ts';
+import { createConfiguredMailWorker } from '../mail/index.ts';
 import { configFromEnv, runCommand } from './run.ts';
 
 export const registerServeCommand = (program: Command): void => {
@@ -16,6 +17,9 @@ export const registerServeCommand = (program: Command): void => {
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
         await services.startAudit();
+        const mailWorker = createConfiguredMailWorker(services);
+        mailWorker?.start();
+        if (!mailWorker) services.log.warn('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>');
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
@@ -44,6 +48,8 @@ export const registerServeCommand = (program: Command): void => {
           closing = true;
           services.log.info({ signal }, 'shutting down');
           await app.close();
+          // Mails in flight finish and are marked; nothing new is claimed.
+          await mailWorker?.stop();
           await services.close();
         };
         process.once('SIGINT', () => void shutdown('SIGINT'));
