@@ -26,6 +26,7 @@ export const registerServeCommand = (program: Command): void => {
         // One write, so whoever reads the output sees the banner and the token together.
         const banner = [`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`];
         if (config.port === 0) banner.push('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
+        if (!mailWorker) banner.push('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>.');
         if (setupToken) {
           // Printed to the terminal for the operator, never written to the log.
           banner.push(

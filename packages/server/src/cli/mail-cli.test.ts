@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
+import { recordSecret } from '../testing/secret-ledger.ts';
+import { call, startServer } from '../testing/server-process.ts';
+import { resetTokenIn, startSmtpSink } from '../testing/smtp-sink.ts';
+import { closeTestPools, describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
+import { testDatabaseUrl, testLogDir } from '../testing/test-env.ts';
+
+after(closeTestPools);
+
+describeEachEngine('conclave mail and user force-reset', (engine) => {
+  let dir: string;
+  let env: Record<string, string>;
+  let schema: string | undefined;
+  const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1 });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conclave-mail-cli-'));
+    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), LOG_LEVEL: 'warn' };
+    if (engine === 'postgres') {
+      schema = `mailcli_${process.pid}_${randomBytes(3).toString('hex')}`;
+      await admin.query(`create schema ${schema}`);
+      env['DATABASE_URL'] = databaseUrlFor(schema);
+    }
+  });
+  after(async () => {
+    if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('without SMTP the reset mail waits in the outbox; mail show prints its link and the reset completes with it', async () => {
+    const ownerEmail = newEmail('mail-owner');
+    const setup = await runCli(['setup', '--instance-slug', 'acme', '--instance-name', 'Acme', '--email', ownerEmail, '--display-name', 'Owner'], env, `${newPassword()}\n`);
+    assert.equal(setup.code, 0, setup.stderr);
+    const memberEmail = newEmail('mail-member');
+    const memberPassword = newPassword();
+    assert.equal((await runCli(['user', 'create', '--email', memberEmail, '--display-name', 'Member', '--instance', 'acme'], env, `${memberPassword}\n`)).code, 0);
+
+    const noScope = await runCli(['user', 'force-reset'], env);
+    assert.equal(noScope.code, 1);
+    assert.match(noScope.stderr, /exactly one scope/);
+    const unconfirmed = await runCli(['user', 'force-reset', '--instance', 'acme'], env);
+    assert.equal(unconfirmed.code, 1);
+    assert.match(unconfirmed.stderr, /--yes/);
+    const forced = await runCli(['user', 'force-reset', '--email', memberEmail], env);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /1 account\(s\), their sessions ended; 1 reset mail\(s\) queued/);
+    assert.match(forced.stdout, /SMTP_URL is not set/);
+
+    const list = await runCli(['mail', 'list', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = list.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
+    assert.equal(rows.length, 1);
+    assert.deepEqual([rows[0]!['to'], rows[0]!['status'], rows[0]!['kind']], [memberEmail, 'queued', 'password_reset']);
+    const table = await runCli(['mail', 'list'], env);
+    assert.match(table.stdout, /Outbox: 1 queued, 0 sending, 0 sent, 0 failed/);
+    assert.equal((await runCli(['mail', 'list', '--status', 'lost'], env)).code, 1);
+    assert.equal((await runCli(['mail', 'show', 'nope'], env)).code, 1);
+    assert.equal((await runCli(['mail', 'show', '01900000-0000-7000-8000-000000000000'], env)).code, 1);
+
+    const shown = await runCli(['mail', 'show', rows[0]!['id']!], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^To: ${memberEmail.replaceAll('.', '\\.')}$`, 'm'));
+    assert.match(shown.stdout, /^Subject: Choose a new Conclave password$/m);
+    const token = /#token=(cnv_r_[A-Za-z0-9_-]{43})/.exec(shown.stdout)?.[1];
+    assert.ok(token, 'the whole mail, link included');
+    recordSecret(token);
+    const html = await runCli(['mail', 'show', rows[0]!['id']!, '--html'], env);
+    assert.match(html.stdout, /<a href="http:\/\/localhost:8080\/reset-password#token=cnv_r_/);
+
+    const doctor = await runCli(['doctor', '--scan'], env);
+    assert.equal(doctor.code, 0, `the storage scan knows the outbox and finds it sealed:\n${doctor.stdout}${doctor.stderr}`);
+
+    const server = await startServer({ ...env, LOG_LEVEL: 'info', CONCLAVE_TEST_LOG_DIR: testLogDir() });
+    try {
+      assert.match(server.output(), /SMTP_URL is not set: mail waits in the outbox/);
+      const refused = await call(server.url, 'POST', '/api/v1/auth/login', { body: { email: memberEmail, password: memberPassword } });
+      assert.equal(refused.status, 403);
+      const fresh = newPassword();
+      const done = await call(server.url, 'POST', '/api/v1/auth/password-reset/confirm', { body: { token, newPassword: fresh } });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal((await call(server.url, 'POST', '/api/v1/auth/login', { body: { email: memberEmail, password: fresh } })).status, 200);
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0);
+    }
+    const everyone = await runCli(['user', 'force-reset', '--everyone', '--yes'], env);
+    assert.equal(everyone.code, 0, everyone.stderr);
+    assert.match(everyone.stdout, /every account: 2 account\(s\)/);
+  });
+
+  test('conclave serve with SMTP_URL delivers the outbox and stops cleanly', async () => {
+    const sink = await startSmtpSink();
+    const server = await startServer({ ...env, SMTP_URL: sink.url, LOG_LEVEL: 'info' });
+    try {
+      const before = sink.received.length;
+      // The mails queued while SMTP was unset go out now, then a new request's mail follows.
+      await sink.waitFor(before + 1);
+      const email = (await runCli(['user', 'list', '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { email: string })[0]!.email;
+      const asked = await call(server.url, 'POST', '/api/v1/auth/password-reset', { body: { email } });
+      assert.equal(asked.status, 202);
+      const deadline = Date.now() + 10_000;
+      while (!sink.received.some((m) => m.to === email && m.subject === 'Reset your Conclave password') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const mail = sink.received.find((m) => m.to === email && m.subject === 'Reset your Conclave password');
+      assert.ok(mail, 'the reset mail arrived');
+      resetTokenIn(mail);
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0, 'a clean shutdown');
+      await sink.close();
+    }
+  });
+});
