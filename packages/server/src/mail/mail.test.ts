@@ -7,6 +7,7 @@ import { databaseUrlFor } from '../testing/cli-process.ts';
 import { startSmtpSink, type SmtpSink } from '../testing/smtp-sink.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newEmail, type TestApp } from '../testing/test-app.ts';
 import { testLogDir } from '../testing/test-env.ts';
+import { scanStorage } from '../crypto/index.ts';
 import { countMailsByStatus, createMailWorker, createSmtpTransport, escapeHtml, findOutboxMail, notifyMailQueued, prepareMail, queueMail, renderPasswordChanged, renderPasswordReset, retryDelayMs } from './index.ts';
 
 after(closeTestPools);
@@ -190,6 +191,19 @@ describeEachEngine('mail outbox and worker', (engine) => {
     for (const mail of mails) assert.equal(ids.filter((id) => id === `<${mail.id}@localhost>`).length, 1, `${mail.id} sent exactly once`);
     assert.equal(ids.length, mails.length);
     for (const mail of mails) assert.equal((await statusOf(mail.id)).status, 'sent');
+  });
+
+  test('the storage scan knows the outbox and finds its recipients, contents and errors sealed', async () => {
+    const findings = await scanStorage(t.ctx.database.db, t.ctx.database.engine);
+    const failures = findings.filter((f) => f.level === 'fail');
+    assert.deepEqual(failures, []);
+    const rows = await t.ctx.database.db.selectFrom('mail_outbox').selectAll().execute();
+    assert.ok(rows.length > 10 && rows.some((r) => r.last_error !== null), 'the scan had sealed values to check');
+    // And it would see one left in clear.
+    await t.ctx.database.db.updateTable('mail_outbox').set({ recipient: 'someone@example.org' }).where('id', '=', rows[0]!.id).execute();
+    const after = await scanStorage(t.ctx.database.db, t.ctx.database.engine);
+    assert.ok(after.some((f) => f.level === 'fail' && f.message.includes('mail_outbox.recipient')), JSON.stringify(after));
+    await t.ctx.database.db.updateTable('mail_outbox').set({ recipient: rows[0]!.recipient }).where('id', '=', rows[0]!.id).execute();
   });
 
   test('killed after the SMTP server accepted but before the commit: sent again with the same Message-ID (at-least-once)', async () => {
