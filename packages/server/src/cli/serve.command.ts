@@ -23,6 +23,19 @@ export const registerServeCommand = (program: Command): void => {
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
+        // Before the banner: whoever saw it may stop the server at once, and that must be a clean stop.
+        let closing = false;
+        const shutdown = async (signal: string) => {
+          if (closing) return;
+          closing = true;
+          services.log.info({ signal }, 'shutting down');
+          await app.close();
+          // Mails in flight finish and are marked; nothing new is claimed.
+          await mailWorker?.stop();
+          await services.close();
+        };
+        process.once('SIGINT', () => void shutdown('SIGINT'));
+        process.once('SIGTERM', () => void shutdown('SIGTERM'));
         // One write, so whoever reads the output sees the banner and the token together.
         const banner = [`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`];
         if (config.port === 0) banner.push('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
@@ -43,18 +56,6 @@ export const registerServeCommand = (program: Command): void => {
           );
         }
         console.log(banner.join('\n'));
-        let closing = false;
-        const shutdown = async (signal: string) => {
-          if (closing) return;
-          closing = true;
-          services.log.info({ signal }, 'shutting down');
-          await app.close();
-          // Mails in flight finish and are marked; nothing new is claimed.
-          await mailWorker?.stop();
-          await services.close();
-        };
-        process.once('SIGINT', () => void shutdown('SIGINT'));
-        process.once('SIGTERM', () => void shutdown('SIGTERM'));
       }),
     );
 };
