@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
+import { MIGRATIONS } from '../db/migrations/index.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
 import type { MessageRow } from './message.queries.ts';
 import { openMessage } from './message.seal.ts';
@@ -138,7 +139,11 @@ describeEachEngine('search', (engine) => {
     }
     await sql`drop table message_search_rows`.execute(db);
     await sql`drop table message_search`.execute(db);
-    await db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0005-search-index' as never).execute();
+    // Migrations after 0005 are undone too (newest first), so the database is what 0004 left and the migrator
+    // applies 0005 and everything after it in order.
+    const names = Object.keys(MIGRATIONS);
+    for (const name of names.slice(names.indexOf('0005-search-index') + 1).reverse()) await MIGRATIONS[name]!.down?.(db as never);
+    await db.deleteFrom('kysely_migration' as never).where('name' as never, '>=', '0005-search-index' as never).execute();
 
     const { dirname } = await import('node:path');
     const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir) });
