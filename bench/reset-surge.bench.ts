@@ -157,7 +157,7 @@ export const run = async (): Promise<void> => {
       mailsQueuedPerSecond: Number((queuedInWindow / (surge.elapsedMs / 1000)).toFixed(1)),
       mailsDeliveredPerSecondDuringSurge: Number((deliveredInWindow / (surge.elapsedMs / 1000)).toFixed(1)),
       mailsDelivered: deliveredAfter,
-      lastMailAfterSurgeEndMs: Math.max(0, drainedAt - surgeEnded),
+      lastMailAfterSurgeEndMs: Math.round(Math.max(0, drainedAt - surgeEnded)),
       outboxStatusesAfter: queuedRows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {}),
     };
     const command = `npm run bench -- reset-surge${process.env['BENCH_SECONDS'] ? ` (BENCH_SECONDS=${SECONDS})` : ''}`;
