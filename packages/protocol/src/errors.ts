@@ -23,7 +23,6 @@ export const ERROR_CATALOG = {
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this origin are not allowed.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; wait and try again.' },
-  PASSWORD_RESET_REQUIRED: { status: 403, message: 'This account\'s password must be reset before it can log in; use "Forgot password" or ask an admin.' },
 
   // Two-factor authentication (TOTP, RFC 6238)
   TWO_FACTOR_REQUIRED: { status: 401, message: 'Enter the code from your authenticator app, or a recovery code, to finish logging in.' },
@@ -41,6 +40,12 @@ export const ERROR_CATALOG = {
   TOKEN_SCOPE_MISSING: { status: 403, message: 'This API token does not have the scope this request needs.' },
   TOKEN_NOT_ALLOWED: { status: 403, message: 'API tokens cannot do this (tokens, sessions and passwords are managed from a logged-in session).' },
   TOKEN_LIMIT_REACHED: { status: 409, message: 'You have as many API tokens as an account may have; revoke one first.' },
+
+  // Password resets
+  PASSWORD_RESET_REQUIRED: { status: 403, message: 'This account\'s password must be reset before it can log in; a reset link has been emailed to its address.' },
+  RESET_TOKEN_INVALID: { status: 400, message: 'This reset link is not valid; copy the whole link from the mail, or ask for a new one.' },
+  RESET_TOKEN_USED: { status: 410, message: 'This reset link was already used; ask for a new one if you need it.' },
+  RESET_TOKEN_EXPIRED: { status: 410, message: 'This reset link has expired; ask for a new one.' },
 
   // Passwords (NIST SP 800-63B)
   PASSWORD_TOO_SHORT: { status: 400, message: 'Use at least 8 characters; 15 or more is better.' },

@@ -75,3 +75,37 @@ export const ChangePasswordRequest = Type.Object(
 export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
 
 export const Health = Type.Object({ status: Type.String() });
+
+/** Ask for a reset link. The answer is the same whether or not the email has an account. */
+export const PasswordResetRequest = Type.Object({ email: Email }, { additionalProperties: false });
+export type PasswordResetRequest = Static<typeof PasswordResetRequest>;
+
+export const PasswordResetResponse = Type.Object({
+  status: Type.Literal('accepted'),
+  message: Type.String(),
+});
+
+/** Set a new password with the token from the reset link (the part after #token=). */
+export const PasswordResetConfirmRequest = Type.Object(
+  {
+    token: SingleLine({ minLength: 1, maxLength: LIMITS.tokenMaxLength, description: 'The token from the reset link.' }),
+    newPassword: Password,
+  },
+  { additionalProperties: false },
+);
+export type PasswordResetConfirmRequest = Static<typeof PasswordResetConfirmRequest>;
+
+export const PasswordResetConfirmResponse = Type.Object({
+  status: Type.Literal('changed'),
+  next: Type.Literal('login'),
+  passwordAdvice: Type.Optional(Type.String()),
+});
+
+/** What a forced reset reached: accounts flagged (their sessions ended) and reset mails queued. */
+export const ForcedResetResponse = Type.Object({
+  accounts: Type.Integer({ minimum: 0 }),
+  mailsQueued: Type.Integer({ minimum: 0 }),
+});
+export type ForcedResetResponse = Static<typeof ForcedResetResponse>;
+
+export const AccountParams = Type.Object({ accountId: Id }, { additionalProperties: false });

@@ -18,7 +18,6 @@ export type SessionListing = Static<typeof SessionListing>;
 export const SessionList = Type.Object({ sessions: Type.Array(SessionListing, { description: 'Newest first; only sessions that still work.' }) });
 
 export const SessionParams = Type.Object({ sessionId: Id }, { additionalProperties: false });
-export const AccountParams = Type.Object({ accountId: Id }, { additionalProperties: false });
 
 export const EndedSessions = Type.Object({ ended: Type.Integer({ minimum: 0, description: 'How many sessions were ended.' }) });
 

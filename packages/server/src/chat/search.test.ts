@@ -139,13 +139,11 @@ describeEachEngine('search', (engine) => {
     }
     await sql`drop table message_search_rows`.execute(db);
     await sql`drop table message_search`.execute(db);
-    // Migrations after 0005 are undone too (newest first): the migrator refuses a gap in what ran, and the
-    // restart below runs them again, in order, on top of 0005.
-    for (const name of Object.keys(MIGRATIONS).filter((n) => n > '0005-search-index').reverse()) {
-      await MIGRATIONS[name]?.down?.(db as never);
-      await db.deleteFrom('kysely_migration' as never).where('name' as never, '=', name as never).execute();
-    }
-    await db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0005-search-index' as never).execute();
+    // Migrations after 0005 are undone too (newest first), so the database is what 0004 left and the migrator
+    // applies 0005 and everything after it in order.
+    const names = Object.keys(MIGRATIONS);
+    for (const name of names.slice(names.indexOf('0005-search-index') + 1).reverse()) await MIGRATIONS[name]!.down?.(db as never);
+    await db.deleteFrom('kysely_migration' as never).where('name' as never, '>=', '0005-search-index' as never).execute();
 
     const { dirname } = await import('node:path');
     const restarted = await createTestApp(engine, {}, { dir: dirname(t.ctx.config.dataDir) });

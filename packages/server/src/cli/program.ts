@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes.ts';
 import { registerImportCommand } from './import.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
+import { registerMailCommand } from './mail.command.ts';
 import { registerMigrateCommand } from './migrate.command.ts';
 import { registerServeCommand } from './serve.command.ts';
 import { registerSessionsCommand } from './sessions.command.ts';
@@ -27,6 +28,7 @@ export const buildProgram = (): Command => {
   registerInstanceCommand(program);
   registerKeysCommand(program);
   registerAuditCommand(program);
+  registerMailCommand(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

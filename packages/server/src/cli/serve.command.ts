@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildApp } from '../app.ts';
 import { createServices } from '../services.ts';
 import { issueSetupToken } from '../instances/index.ts';
+import { createConfiguredMailWorker } from '../mail/index.ts';
 import { configFromEnv, runCommand } from './run.ts';
 
 export const registerServeCommand = (program: Command): void => {
@@ -16,12 +17,29 @@ export const registerServeCommand = (program: Command): void => {
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
         await services.startAudit();
+        const mailWorker = createConfiguredMailWorker(services);
+        mailWorker?.start();
+        if (!mailWorker) services.log.warn('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>');
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const storage = services.database.engine === 'sqlite' ? `SQLite at ${services.database.location}` : `PostgreSQL at ${services.database.location}`;
+        // Before the banner: whoever saw it may stop the server at once, and that must be a clean stop.
+        let closing = false;
+        const shutdown = async (signal: string) => {
+          if (closing) return;
+          closing = true;
+          services.log.info({ signal }, 'shutting down');
+          await app.close();
+          // Mails in flight finish and are marked; nothing new is claimed.
+          await mailWorker?.stop();
+          await services.close();
+        };
+        process.once('SIGINT', () => void shutdown('SIGINT'));
+        process.once('SIGTERM', () => void shutdown('SIGTERM'));
         // One write, so whoever reads the output sees the banner and the token together.
         const banner = [`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`];
         if (config.port === 0) banner.push('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
+        if (!mailWorker) banner.push('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>.');
         if (setupToken) {
           // Printed to the terminal for the operator, never written to the log.
           banner.push(
@@ -38,16 +56,6 @@ export const registerServeCommand = (program: Command): void => {
           );
         }
         console.log(banner.join('\n'));
-        let closing = false;
-        const shutdown = async (signal: string) => {
-          if (closing) return;
-          closing = true;
-          services.log.info({ signal }, 'shutting down');
-          await app.close();
-          await services.close();
-        };
-        process.once('SIGINT', () => void shutdown('SIGINT'));
-        process.once('SIGTERM', () => void shutdown('SIGTERM'));
       }),
     );
 };

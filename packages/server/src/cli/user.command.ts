@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
-import { createAccount, listAccounts, openAccount, setAccountOperator } from '../identity/index.ts';
-import { changeRole, insertMembershipIfAbsent, listInstanceMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
+import { createAccount, forceResetAccount, forceResetEveryone, listAccounts, openAccount, setAccountOperator } from '../identity/index.ts';
+import { changeRole, forceInstanceReset, insertMembershipIfAbsent, listInstanceMembers, listMembershipsOfAccount, type MemberRole } from '../instances/index.ts';
+import { progressLine } from './progress.ts';
 import { accountByEmail, instanceBySlug } from './lookups.ts';
 import { readNewPassword } from './password-input.ts';
 import { runCommand, withServices } from './run.ts';
@@ -108,6 +109,43 @@ export const registerUserCommand = (program: Command): void => {
           const account = await accountByEmail(services, options.email);
           await setAccountOperator(services.database.db, account.id, !options.remove, services.now());
           console.log(`${account.email} is ${options.remove ? 'no longer' : 'now'} an operator.`);
+        });
+      }),
+    );
+
+  user
+    .command('force-reset')
+    .description('Force a password reset: the password stops working, sessions end, each person is mailed a reset link')
+    .option('--email <email>', 'one account')
+    .option('--instance <slug>', 'every member of this instance')
+    .option('--everyone', 'every account on this server')
+    .option('--yes', 'confirm a reset of an instance or of everyone', false)
+    .action((options: { email?: string; instance?: string; everyone?: boolean; yes: boolean }) =>
+      runCommand(async () => {
+        const chosen = [options.everyone === true, options.instance !== undefined, options.email !== undefined].filter(Boolean).length;
+        if (chosen !== 1) throw new AppError('VALIDATION_FAILED', { message: 'Name exactly one scope: --email <email>, --instance <slug> or --everyone.' });
+        if (options.email === undefined && !options.yes) {
+          throw new AppError('VALIDATION_FAILED', { message: 'This resets many passwords and ends their sessions; run it again with --yes to confirm.' });
+        }
+        await withServices(async (services) => {
+          const progress = progressLine('accounts reset');
+          let result;
+          let what: string;
+          if (options.email !== undefined) {
+            const account = await accountByEmail(services, options.email);
+            result = await forceResetAccount(services, account.id);
+            what = account.email;
+          } else if (options.instance !== undefined) {
+            const instance = await instanceBySlug(services, options.instance);
+            result = await forceInstanceReset(services, undefined, instance.id, { onProgress: (n) => progress.update(n) });
+            what = `every member of ${instance.slug}`;
+          } else {
+            result = await forceResetEveryone(services, { onProgress: (n) => progress.update(n) });
+            what = 'every account';
+          }
+          progress.end();
+          console.log(`Password reset forced for ${what}: ${result.accounts} account(s), their sessions ended; ${result.mailsQueued} reset mail(s) queued.`);
+          if (!services.config.smtpUrl) console.log('SMTP_URL is not set: the mails wait in the outbox (conclave mail list, conclave mail show <id>).');
         });
       }),
     );

@@ -69,4 +69,19 @@ describe('configuration', () => {
     assert.deepEqual(config.authRateLimitPerIp, { max: 12, windowMs: 30_000 });
     assert.deepEqual(config.authRateLimitPerAccount, { max: 4, windowMs: 3_600_000 });
   });
+
+  test('mail: SMTP_URL must be smtp(s):// and is never echoed; MAIL_FROM refuses header injection; reset lifetimes are bounded', () => {
+    const config = loadConfig({ SMTP_URL: 'smtps://user%40x:p%40ss@mail.example.org:465', PUBLIC_URL: 'https://chat.example.org' });
+    assert.equal(config.smtpUrl?.hostname, 'mail.example.org');
+    assert.equal(config.mailFrom, 'Conclave <conclave@chat.example.org>');
+    assert.equal(config.passwordResetTtlMs, 3_600_000);
+    assert.equal(config.forcedResetTtlMs, 72 * 3_600_000);
+    assert.deepEqual(config.resetRateLimitPerEmail, { max: 3, windowMs: 3_600_000 });
+    assert.equal(loadConfig({}).smtpUrl, undefined);
+    const problems = problemsOf({ SMTP_URL: 'http://user:hunter2secret@mail.example.org', MAIL_FROM: 'x@y.org\r\nBcc: z@w.org', PASSWORD_RESET_TTL: '30d' }).join('\n');
+    assert.match(problems, /^SMTP_URL is not an SMTP server address/m);
+    assert.doesNotMatch(problems, /hunter2secret/, 'the SMTP password is not echoed');
+    assert.match(problems, /^MAIL_FROM=/m);
+    assert.match(problems, /PASSWORD_RESET_TTL may be at most 7d/);
+  });
 });

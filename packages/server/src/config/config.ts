@@ -41,6 +41,15 @@ export interface Config {
   streamMaxBufferedBytes: number;
   resumeWindowEvents: number;
   resumeWindowMs: number;
+  /** smtp:// or smtps:// with optional credentials; unset: mail stays in the outbox (`conclave mail list`). */
+  smtpUrl: URL | undefined;
+  /** The From of every mail Conclave sends. */
+  mailFrom: string;
+  passwordResetTtlMs: number;
+  /** A reset an admin, an operator or an incident forced may live longer: the person may be away. */
+  forcedResetTtlMs: number;
+  resetRateLimitPerIp: RateLimit;
+  resetRateLimitPerEmail: RateLimit;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -73,6 +82,12 @@ export const CONFIG_VARIABLES = [
   { name: 'STREAM_AUTH_TIMEOUT', default: '5s', meaning: 'A WebSocket that has not authenticated by then is closed.' },
   { name: 'STREAM_MAX_BUFFERED_BYTES', default: '1048576', meaning: 'A socket with more than this waiting to be sent is dropped as a slow consumer.' },
   { name: 'RESUME_WINDOW', default: '10000/1h', meaning: 'Events kept for reconnecting clients: at most this many, this old; older gaps resync.' },
+  { name: 'SMTP_URL', default: '(unset: mail stays in the outbox)', meaning: 'smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). Unset, mail waits in the outbox and `conclave mail list|show` prints it.' },
+  { name: 'MAIL_FROM', default: 'Conclave <conclave@PUBLIC_URL host>', meaning: 'The From of the mail Conclave sends: an address, or a name and <address>.' },
+  { name: 'PASSWORD_RESET_TTL', default: '1h', meaning: 'A reset link someone asked for works this long, once.' },
+  { name: 'PASSWORD_RESET_FORCED_TTL', default: '72h', meaning: 'A reset link sent because an admin, an operator or an incident forced a reset works this long, once.' },
+  { name: 'PASSWORD_RESET_RATE_LIMIT_IP', default: '10/15m', meaning: 'Reset requests allowed per client address per window.' },
+  { name: 'PASSWORD_RESET_RATE_LIMIT_EMAIL', default: '3/1h', meaning: 'Reset requests allowed per email address per window (known or not: the limit reveals nothing).' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -217,6 +232,28 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const syncRaw = (read('SQLITE_SYNCHRONOUS') ?? 'normal').toLowerCase();
   if (syncRaw !== 'full' && syncRaw !== 'normal') problems.push(`SQLITE_SYNCHRONOUS="${syncRaw}" must be full or normal.`);
 
+  const smtpRaw = read('SMTP_URL');
+  let smtpUrl: URL | undefined;
+  if (smtpRaw !== undefined) {
+    // Never echoed: it may carry the SMTP password.
+    try {
+      smtpUrl = new URL(smtpRaw);
+      if ((smtpUrl.protocol !== 'smtp:' && smtpUrl.protocol !== 'smtps:') || smtpUrl.hostname === '' || (smtpUrl.pathname !== '' && smtpUrl.pathname !== '/')) throw new Error('not smtp');
+    } catch {
+      problems.push('SMTP_URL is not an SMTP server address. Write smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://user:password@mail.example.org:465 (TLS), with the user and password URL-encoded; leave it unset to keep mail in the outbox.');
+      smtpUrl = undefined;
+    }
+  }
+  const mailFrom = read('MAIL_FROM') ?? `Conclave <conclave@${publicUrl.hostname}>`;
+  if (!/^([^<>\r\n]{0,100}<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(mailFrom)) {
+    problems.push(`MAIL_FROM="${mailFrom}" is not an address. Write conclave@example.org or Conclave <conclave@example.org>.`);
+  }
+  const passwordResetTtlMs = duration('PASSWORD_RESET_TTL', '1h');
+  const forcedResetTtlMs = duration('PASSWORD_RESET_FORCED_TTL', '72h');
+  if (passwordResetTtlMs > 7 * 86_400_000 || forcedResetTtlMs > 30 * 86_400_000) {
+    problems.push('PASSWORD_RESET_TTL may be at most 7d and PASSWORD_RESET_FORCED_TTL at most 30d: a reset link is a password while it works.');
+  }
+
   const config: Config = {
     port,
     host,
@@ -245,6 +282,12 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     streamMaxBufferedBytes,
     resumeWindowEvents: resumeWindow.max,
     resumeWindowMs: resumeWindow.windowMs,
+    smtpUrl,
+    mailFrom,
+    passwordResetTtlMs,
+    forcedResetTtlMs,
+    resetRateLimitPerIp: rateLimit('PASSWORD_RESET_RATE_LIMIT_IP', '10/15m'),
+    resetRateLimitPerEmail: rateLimit('PASSWORD_RESET_RATE_LIMIT_EMAIL', '3/1h'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

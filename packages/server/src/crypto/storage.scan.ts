@@ -67,6 +67,14 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   two_factor: { ...plain('account_id', 'enabled_at', 'last_used_step', 'failed_attempts', 'failures_since', 'created_at', 'updated_at'), secret: 'sealed' },
   two_factor_recovery_codes: { ...plain('account_id', 'created_at', 'used_at'), code_hash: 'token-hash' },
   login_challenges: { ...plain('account_id', 'created_at', 'expires_at'), token_hash: 'token-hash' },
+  // The recipient and the rendered mail (a reset link) are sealed: a stolen database holds no usable link.
+  mail_outbox: {
+    ...plain('id', 'idempotency_key', 'kind', 'account_id', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'claimed_by', 'claimed_at', 'created_at', 'updated_at', 'sent_at'),
+    recipient: 'sealed',
+    content: 'sealed',
+    last_error: 'sealed',
+  },
+  password_resets: { ...plain('id', 'account_id', 'reason', 'created_at', 'expires_at', 'used_at'), token_hash: 'token-hash' },
 };
 
 /** The migrator's own bookkeeping. */
@@ -142,6 +150,8 @@ const ID_COLUMNS: Record<string, string> = {
   two_factor: 'account_id',
   two_factor_recovery_codes: 'account_id',
   login_challenges: 'account_id',
+  mail_outbox: 'id',
+  password_resets: 'id',
 };
 
 /**

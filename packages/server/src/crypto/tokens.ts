@@ -8,6 +8,7 @@ export const TOKEN_PREFIX = {
   loginChallenge: 'cnv_2fa_',
   /** Personal API tokens. */
   apiToken: 'cnv_pat_',
+  reset: 'cnv_r_',
 } as const;
 
 /** A fresh 256-bit secret token, base64url, with a recognizable prefix. Shown once; store only hashToken(). */

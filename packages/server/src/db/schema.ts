@@ -278,6 +278,47 @@ export interface LoginChallengesTable {
   expires_at: number;
 }
 
+export type MailStatus = 'queued' | 'sending' | 'sent' | 'failed';
+export type MailKind = 'password_reset' | 'password_changed';
+
+/** The transactional outbox: one row per mail (one recipient), delivered by the mail worker. */
+export interface MailOutboxTable {
+  id: string;
+  /** One per cause (`password-reset:<reset id>`…): a second insert for the same cause is ignored. */
+  idempotency_key: string;
+  kind: MailKind;
+  account_id: string | null;
+  /** Sealed (server data key), bound to the mail id. */
+  recipient: string;
+  /** Sealed JSON { subject, text, html } (text and html dropped once sent: they may hold a reset link). */
+  content: string;
+  status: MailStatus;
+  attempts: number;
+  next_attempt_at: number;
+  /** Not delivered after this (a reset link that expired): failed instead. */
+  expires_at: number | null;
+  /** The node that claimed the mail for sending, and when (a lease: see docs/decisions/0014). */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  /** Sealed: the last SMTP error (it may name the recipient). */
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+/** Password-reset tokens: SHA-256 only, single use, expiring. */
+export interface PasswordResetsTable {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  /** requested (the person asked), forced (an admin or operator), login (a forced account logged in). */
+  reason: 'requested' | 'forced' | 'login';
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -304,4 +345,6 @@ export interface Schema {
   two_factor: TwoFactorTable;
   two_factor_recovery_codes: TwoFactorRecoveryCodesTable;
   login_challenges: LoginChallengesTable;
+  mail_outbox: MailOutboxTable;
+  password_resets: PasswordResetsTable;
 }

@@ -93,8 +93,9 @@ const checkPassword = async (ctx: AppContext, account: AccountRow, password: str
 /**
  * Checks an email and password. An unknown email costs one dummy verification, so it answers exactly like a
  * wrong password in body, status and time. A hash made with weaker parameters than configured, or a wrapped
- * legacy hash, is replaced by a fresh native one. An account whose reset is required answers
- * PASSWORD_RESET_REQUIRED, and only to the right password (a wrong one answers like any other).
+ * legacy hash, is replaced by a fresh native one. An account whose reset is required still passes here: the
+ * log-in route refuses it next (refuseLoginIfResetRequired, which also mails a fresh link), so only the right
+ * password learns of the reset.
  *
  * This is the password step only: when the account has two-factor authentication on, the caller must not
  * start a session but a second step (startLoginChallenge); every way into a session from a password,
@@ -114,10 +115,6 @@ export const authenticate = async (ctx: AppContext, email: string, password: str
     await updateAccountPasswordHash(ctx.database.db, account.id, passwordHash, ctx.now());
     account.password_hash = passwordHash;
     if (wasLegacy) await ctx.audit.record({ action: 'account.legacy_hash_upgrade', actorId: account.id });
-  }
-  if (account.reset_required_at !== null) {
-    await ctx.audit.record({ action: 'auth.login_refused', actorId: account.id, detail: { reason: 'password_reset_required' } });
-    throw new AppError('PASSWORD_RESET_REQUIRED');
   }
   return account;
 };

@@ -8,6 +8,7 @@ import { actorOf, clearSessionCookie, clientOf, createAuthGuard, sessionActorOf,
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
 import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
+import { refuseLoginIfResetRequired } from './password-reset.actions.ts';
 import { auditActor, endSession, startSession } from './session.actions.ts';
 import { startLoginChallenge } from './two-factor.actions.ts';
 import { registerTwoFactorRoutes, sendTwoFactorChallenge } from './two-factor.routes.ts';
@@ -44,6 +45,8 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
         }
         throw error;
       }
+      // A forced reset: the right password is refused (and a fresh link mailed); a wrong one never got here.
+      await refuseLoginIfResetRequired(ctx, account, client);
       // Two-factor authentication on: no session from the password alone (decision 0013).
       if (account.two_factor_enabled_at !== null) return sendTwoFactorChallenge(reply, await startLoginChallenge(ctx, account, client));
       const { token, session } = await startSession(ctx, account.id, { client });

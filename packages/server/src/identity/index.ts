@@ -48,4 +48,15 @@ export { registerIdentityRoutes } from './identity.routes.ts';
 export { assertTwoFactorEnrolled, needsTwoFactorEnrollment, type TwoFactorRequirement } from './two-factor.policy.ts';
 export { IMPORT_FORMATS, ImportError, describeColumns, importAccounts, readImportFile, type ImportFormat, type ImportOptions, type ImportSummary } from './account.import.ts';
 export { LEGACY_FORMATS, isWrappedLegacyHash, legacyHashProblem, wrapLegacyHash, type LegacyFormat, type LegacyHash, type SaltOrder } from './password.legacy.ts';
+export {
+  confirmPasswordReset,
+  forceReset,
+  forceResetAccount,
+  forceResetEveryone,
+  refuseLoginIfResetRequired,
+  requestPasswordReset,
+  type AccountIdPages,
+  type ForcedResetResult,
+} from './password-reset.actions.ts';
+export { registerPasswordResetRoutes } from './password-reset.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';

@@ -21,4 +21,6 @@ export {
   type MemberRole,
 } from './instance.queries.ts';
 export { registerInstanceRoutes } from './instance.routes.ts';
+export { forceInstanceReset, forceMemberReset } from './instance-reset.actions.ts';
+export { registerInstanceResetRoutes } from './instance-reset.routes.ts';
 export { sealInstancesInClear } from './instance.upgrade.ts';

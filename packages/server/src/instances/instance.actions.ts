@@ -150,7 +150,8 @@ export const signUp = async (ctx: AppContext, input: SignupRequest): Promise<voi
 
   const existing = await findAccountByEmail(ctx, input.email);
   if (existing) {
-    if (await passwordMatches(ctx, existing, input.password)) await join(existing, false);
+    // A password whose reset is required no longer proves anything (the same answer, nothing joined).
+    if ((await passwordMatches(ctx, existing, input.password)) && existing.reset_required_at === null) await join(existing, false);
     return;
   }
   const account = await prepareAccount(ctx, input);

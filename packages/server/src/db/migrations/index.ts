@@ -5,6 +5,7 @@ import { encryption } from './0003-encryption.ts';
 import { audit } from './0004-audit.ts';
 import { searchIndex } from './0005-search-index.ts';
 import { resetRequired } from './0006-reset-required.ts';
+import { mailAndResets } from './0007-mail-and-resets.ts';
 import { sessionsAndTokens } from './0008-sessions-and-tokens.ts';
 import { twoFactor } from './0009-two-factor.ts';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-audit': audit,
   '0005-search-index': searchIndex,
   '0006-reset-required': resetRequired,
+  '0007-mail-and-resets': mailAndResets,
   '0008-sessions-and-tokens': sessionsAndTokens,
   '0009-two-factor': twoFactor,
 };
