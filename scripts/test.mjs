@@ -58,7 +58,10 @@ const env = { ...process.env, CONCLAVE_TEST_ENGINES: engines, CONCLAVE_TEST_LOG_
 const nodeTest = (args) => spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args], { cwd: root, env, stdio: 'inherit' }).status ?? 1;
 
 console.log(`# engines: ${engines}; ${files.length} test files; logs in ${relative(root, logDir)}/`);
-const status = nodeTest(['--test-concurrency=2', '--test-timeout=120000', ...files]);
+// The timeout also bounds each file's process: the CLI files run `conclave` ~40 times per engine (2–3 s each
+// for node and tsx to start) and passed 120 s on a quiet machine but not beside another busy file. It only
+// stops a hang; nothing here asserts speed.
+const status = nodeTest(['--test-concurrency=2', '--test-timeout=300000', ...files]);
 // After every test has written its logs: no password, token, key or cookie appears in any of them.
 const secretsStatus = requested.length > 0 ? 0 : nodeTest([join('scripts', 'log-secrets.check.ts')]);
 process.exit(status || secretsStatus);
