@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type DatabaseIntrospector } from 'kysely';
 import pg from 'pg';
+import { CurrentSchemaIntrospector } from './pg-introspector.ts';
 import type { Schema } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
 
@@ -31,6 +32,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 export const SQLITE_FILE = 'conclave.db';
 
+/** PostgreSQL, introspecting only the connection's current schema (see CurrentSchemaIntrospector). */
+class ConclavePostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
+}
+
 const describePg = (url: string): string => {
   const parsed = new URL(url);
   return `postgres://${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
@@ -45,7 +53,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Schema>({ dialect: new ConclavePostgresDialect({ pool }) });
     return {
       db,
       engine: 'postgres',

@@ -54,6 +54,28 @@ describe('migrations on PostgreSQL', { skip: !testEngines().includes('postgres')
     }
   });
 
+  test('start-up migration is not upset by another schema of the database being dropped meanwhile', async () => {
+    const schema = await newSchema();
+    const database = await openDatabase({ databaseUrl: testDatabaseUrl(), dataDir: '/nonexistent', pgSchema: schema });
+    try {
+      assert.deepEqual(await migrateToLatest(database), ALL);
+      // What the migrator asks on every start, while other installs' schemas (tests, here) come and go.
+      const churn = async (round: number): Promise<void> => {
+        const other = `${schema}_x${round}`;
+        await admin.query(`create schema ${other}; create table ${other}.t (a int, b text, c bigint)`);
+        await admin.query(`drop schema ${other} cascade`);
+      };
+      for (let round = 0; round < 40; round += 1) {
+        const [tables] = await Promise.all([database.db.introspection.getTables({ withInternalKyselyTables: true }), churn(round)]);
+        assert.ok(tables.some((table) => table.name === 'kysely_migration' && table.schema === schema));
+        assert.ok(tables.every((table) => table.schema === schema), 'only its own schema is read');
+      }
+      assert.deepEqual(await migrateToLatest(database), []);
+    } finally {
+      await database.close();
+    }
+  });
+
   test('two installs in two schemas of one database each get their own tables', async () => {
     const first = await newSchema();
     const second = await newSchema();
