@@ -6,7 +6,7 @@ import type { Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { findLatestCheckpoint, insertCheckpoint, insertEntries, listLeafHashesAfter, takeSequenceNumbers, type CheckpointRow } from './audit.queries.ts';
 import { openCheckpoint, signCheckpoint, type AuditSigner } from './checkpoint.ts';
-import { canonicalJson, clientHash, entryLeaf, type AuditInput, type AuditRow } from './entry.ts';
+import { canonicalJson, clientHash, entryLeafHex, type AuditInput, type AuditRow } from './entry.ts';
 import { TreeBuilder } from './merkle.ts';
 
 export interface AuditLogOptions {
@@ -170,7 +170,7 @@ export class AuditLog {
             ip_hash: input.ip === undefined ? null : this.clientHash('ip', input.ip),
             ua_hash: input.userAgent === undefined ? null : this.clientHash('ua', input.userAgent),
           };
-          return { ...entry, leaf_hash: entryLeaf(entry).toString('hex') };
+          return { ...entry, leaf_hash: entryLeafHex(entry) };
         });
         await insertEntries(trx, rows);
       });

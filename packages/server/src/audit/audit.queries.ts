@@ -35,6 +35,10 @@ export const listCheckpoints = (db: Kysely<Schema>): Promise<CheckpointRow[]> =>
 export const findLatestCheckpoint = (db: Kysely<Schema>): Promise<CheckpointRow | undefined> =>
   db.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
 
+/** The highest sequence number in the log (0 when it is empty). */
+export const findLastSeq = async (db: Kysely<Schema>): Promise<number> =>
+  Number((await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq ?? 0);
+
 export const findHeadSeq = async (db: Kysely<Schema>): Promise<number> =>
   Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirstOrThrow()).seq);
 

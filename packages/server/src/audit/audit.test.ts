@@ -10,8 +10,20 @@ import { entryLeaf, signCheckpoint, signerFromSeed, verifyAuditLog, type AuditRo
 
 after(closeTestPools);
 
-const verify = (t: TestApp): Promise<VerifyReport> =>
-  verifyAuditLog(t.ctx.database.db, { keyName: t.ctx.audit.keyName, publicKey: t.ctx.audit.publicKey, witnessPath: t.ctx.config.auditWitnessPath });
+/**
+ * Verifies as `conclave audit verify` does, in worker threads (two, so the ranges are a few entries each and
+ * checkpoints fall inside them and at their ends), and again in this thread alone: both must say the same.
+ */
+const verify = async (t: TestApp): Promise<VerifyReport> => {
+  const options = { keyName: t.ctx.audit.keyName, publicKey: t.ctx.audit.publicKey, witnessPath: t.ctx.config.auditWitnessPath };
+  const connection = { databaseUrl: t.ctx.config.databaseUrl, dataDir: t.ctx.config.dataDir, pgSchema: t.pgSchema };
+  const inWorkers = await verifyAuditLog(t.ctx.database.db, { ...options, connection, workers: 2 });
+  const alone = await verifyAuditLog(t.ctx.database.db, options);
+  assert.equal(inWorkers.workers, 2, 'the entries were recomputed in two worker threads');
+  assert.equal(alone.workers, 0);
+  assert.deepEqual({ ...inWorkers, workers: 0 }, alone, 'worker threads and this thread alone report the same');
+  return inWorkers;
+};
 
 describeEachEngine('audit log: what is recorded', (engine) => {
   let t: TestApp;
@@ -177,6 +189,34 @@ describeEachEngine('audit log: verify catches tampering and says where', (engine
         await db.updateTable('audit_checkpoints').set({ note }).where('size', '=', row.size).execute();
       }
     }, { firstBadSeq: 30, message: /the checkpoint at size 30: its signature is not by the audit key/ }));
+
+  test('silences are reported between entries of one range and across ranges, by workers as by one thread', async () => {
+    const t = await build();
+    try {
+      const hours = 3 * 3_600_000;
+      for (const row of await rows(t)) {
+        const seq = Number(row.seq);
+        if (seq >= 9) await rewrite(t, seq, { at: Number(row.at) + (seq >= 14 ? 2 : 1) * hours }, true);
+      }
+      const report = await verify(t);
+      assert.deepEqual(
+        report.silences.map((s) => s.replace(/\d+ min/, 'N min')),
+        ['nothing was recorded for N min after entry 8 (no heartbeat, no stop entry)', 'nothing was recorded for N min after entry 13 (no heartbeat, no stop entry)'],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a worker that cannot read the log fails verify, rather than passing or waiting', async () => {
+    const t = await build();
+    try {
+      const connection = engine === 'sqlite' ? { databaseUrl: undefined, dataDir: join(t.ctx.config.dataDir, 'elsewhere') } : { databaseUrl: t.ctx.config.databaseUrl, dataDir: t.ctx.config.dataDir, pgSchema: 'no_such_schema' };
+      await assert.rejects(verifyAuditLog(t.ctx.database.db, { keyName: t.ctx.audit.keyName, publicKey: t.ctx.audit.publicKey, witnessPath: t.ctx.config.auditWitnessPath, connection, workers: 2 }));
+    } finally {
+      await t.close();
+    }
+  });
 
   test('a new process resumes the tree from the newest checkpoint, and rebuilds it when the stored range is wrong', async () => {
     const t = await build();

@@ -39,8 +39,15 @@ export const signerFromSeed = (seed: Buffer, keyName: string): AuditSigner => {
 export const keyHash = (keyName: string, publicKey: Buffer): Buffer =>
   createHash('sha256').update(`${keyName}\n`).update(Buffer.from([1])).update(publicKey).digest().subarray(0, 4);
 
-const publicKeyObject = (publicKey: Buffer): KeyObject =>
-  createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), publicKey]), format: 'der', type: 'spki' });
+/** The last key parsed: verify opens every checkpoint with one key, and parsing it cost as much as checking a signature. */
+let lastKey: { raw: Buffer; key: KeyObject } | undefined;
+
+const publicKeyObject = (publicKey: Buffer): KeyObject => {
+  if (!lastKey?.raw.equals(publicKey)) {
+    lastKey = { raw: Buffer.from(publicKey), key: createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), publicKey]), format: 'der', type: 'spki' }) };
+  }
+  return lastKey.key;
+};
 
 export const checkpointText = (checkpoint: Checkpoint): string => `${checkpoint.origin}\n${checkpoint.size}\n${checkpoint.root.toString('base64')}\n`;
 

@@ -68,3 +68,25 @@ test('a tree resumed from its stored compact range grows to the same roots; a wr
   }
   assert.equal(TreeBuilder.fromFrontier(3, [leafHash('a').toString('hex')]), undefined, 'size 3 needs two subtree roots');
 });
+
+test('aligned ranges hashed apart and appended by their compact ranges give the same roots as leaf by leaf', () => {
+  const all = leaves(45);
+  for (const span of [1, 2, 4, 8, 16]) {
+    const tree = new TreeBuilder();
+    for (let start = 0; start < all.length; start += span) {
+      const range = new TreeBuilder();
+      for (const leaf of all.slice(start, start + span)) {
+        range.pushHex(leaf.toString('hex'));
+        const grown = tree.clone();
+        grown.appendRange(range.size, range.frontier());
+        assert.ok(grown.root().equals(rootOf(all.slice(0, start + range.size))), `span ${span}, size ${start + range.size}`);
+      }
+      tree.appendRange(range.size, range.frontier());
+    }
+    assert.ok(tree.root().equals(rootOf(all)), `span ${span}`);
+  }
+  const odd = new TreeBuilder();
+  odd.push(all[0] as Buffer);
+  assert.throws(() => odd.appendRange(2, [rootOf(all.slice(0, 2)).toString('hex')]), /not aligned/);
+  assert.throws(() => odd.push(Buffer.from('zz', 'hex')), /a leaf hash is 32 bytes/);
+});

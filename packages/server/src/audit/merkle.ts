@@ -10,22 +10,41 @@ const LEAF_PREFIX = Buffer.from([0]);
 // (bench/results/audit-2026-11-23T13-34-30.md).
 export const leafHash = (data: Buffer | string): Buffer =>
   hash('sha256', typeof data === 'string' ? `\u0000${data}` : Buffer.concat([LEAF_PREFIX, data]), 'buffer');
-export const nodeHash = (left: Buffer, right: Buffer): Buffer => {
-  const both = Buffer.allocUnsafe(65);
-  both[0] = 1;
-  left.copy(both, 1);
-  right.copy(both, 33);
-  return hash('sha256', both, 'buffer');
-};
 export const EMPTY_ROOT = createHash('sha256').digest();
+
+/** A node's hash input, 0x01 ‖ left ‖ right, reused: nodes are hashed in place, without assembling a buffer each. */
+const NODE_INPUT = Buffer.alloc(65, 1);
+
+export const nodeHash = (left: Buffer, right: Buffer): Buffer => {
+  left.copy(NODE_INPUT, 1, 0, 32);
+  right.copy(NODE_INPUT, 33, 0, 32);
+  return hash('sha256', NODE_INPUT, 'buffer');
+};
+
+const HEX_NODE = /^[0-9a-f]{64}$/;
+
+/** An interior node from its children as hex, hashed in the reused input: no buffer per node. */
+const hexNodeHash = (left: string, right: string): string => {
+  NODE_INPUT.write(left, 1, 32, 'hex');
+  NODE_INPUT.write(right, 33, 32, 'hex');
+  return hash('sha256', NODE_INPUT, 'hex');
+};
+
+/** The sizes of the perfect subtrees of a tree of `size` leaves, largest first (its set bits), as heights. */
+const subtreeHeights = (size: number): number[] => {
+  const heights: number[] = [];
+  for (let height = 0, n = size; n > 0; height += 1, n = Math.floor(n / 2)) if (n % 2 === 1) heights.unshift(height);
+  return heights;
+};
 
 /**
  * The root of a tree grown leaf by leaf, keeping only the O(log n) roots of its perfect subtrees (a
- * "compact range"). Appending n leaves costs n leaf hashes and about n node hashes.
+ * "compact range"). Appending n leaves costs n leaf hashes and about n node hashes. Roots are kept as hex, the
+ * form leaf hashes come in (stored, and as a one-shot digest returns them), so a push allocates no buffer.
  */
 export class TreeBuilder {
-  /** Roots of perfect subtrees, largest first; sizes are the set bits of `size`. */
-  private stack: Buffer[] = [];
+  /** Roots of perfect subtrees, largest first, as hex; their sizes are the set bits of `size`. */
+  private stack: string[] = [];
   private count = 0;
 
   get size(): number {
@@ -33,38 +52,57 @@ export class TreeBuilder {
   }
 
   push(leaf: Buffer): void {
-    let node = leaf;
-    let size = this.count;
-    // Merge with every complete subtree of the same size (one per trailing 1 bit of the old size).
-    while (size & 1) {
-      node = nodeHash(this.stack.pop() as Buffer, node);
-      size >>= 1;
-    }
-    this.stack.push(node);
-    this.count += 1;
+    if (leaf.length !== 32) throw new Error(`a leaf hash is 32 bytes, not ${leaf.length}`);
+    this.settle(leaf.toString('hex'), 0);
+  }
+
+  /** Pushes a leaf hash as 64 lowercase hex digits, as a one-shot digest returns it (push checks bytes from elsewhere). */
+  pushHex(leaf: string): void {
+    this.settle(leaf, 0);
+  }
+
+  /**
+   * Appends `size` leaves by their compact range (one subtree root per set bit of size, largest first, as
+   * `frontier()` gives it): what a worker that hashed an aligned range reports. The tree's size must be a
+   * multiple of the largest of those subtrees, as it is when ranges start at multiples of a power of two.
+   */
+  appendRange(size: number, frontier: readonly string[]): void {
+    const heights = subtreeHeights(size);
+    if (heights.length !== frontier.length || frontier.some((h) => !HEX_NODE.test(h))) throw new Error(`not the compact range of ${size} leaves`);
+    if (this.count % 2 ** (heights[0] ?? 0) !== 0) throw new Error(`a range of ${size} leaves is not aligned at ${this.count}`);
+    frontier.forEach((node, i) => this.settle(node, heights[i] as number));
+  }
+
+  /** Puts the root of a perfect subtree of 2^height leaves on the stack, merged with every one of its size. */
+  private settle(node: string, height: number): void {
+    let root = node;
+    // One merge per trailing 1 bit of size ÷ 2^height.
+    for (let pending = this.count / 2 ** height; pending % 2 === 1; pending = (pending - 1) / 2) root = hexNodeHash(this.stack.pop() as string, root);
+    this.stack.push(root);
+    this.count += 2 ** height;
   }
 
   /** RFC 6962 MTH of the leaves pushed so far: the perfect subtrees folded right to left. */
   root(): Buffer {
-    if (this.stack.length === 0) return EMPTY_ROOT;
-    let root = this.stack[this.stack.length - 1] as Buffer;
-    for (let i = this.stack.length - 2; i >= 0; i -= 1) root = nodeHash(this.stack[i] as Buffer, root);
-    return root;
+    let root = this.stack[this.stack.length - 1];
+    if (root === undefined) return EMPTY_ROOT;
+    for (let i = this.stack.length - 2; i >= 0; i -= 1) root = hexNodeHash(this.stack[i] as string, root);
+    return Buffer.from(root, 'hex');
   }
 
   /** The compact range: what a checkpoint stores so a new process resumes the tree without reading every leaf. */
   frontier(): string[] {
-    return this.stack.map((node) => node.toString('hex'));
+    return [...this.stack];
   }
 
   /** A tree of `size` leaves from its compact range (one root per set bit of size, largest first). */
   static fromFrontier(size: number, frontier: string[]): TreeBuilder | undefined {
-    let bits = 0;
-    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
-    if (bits !== frontier.length || frontier.some((h) => !/^[0-9a-f]{64}$/.test(h))) return undefined;
     const tree = new TreeBuilder();
-    tree.stack = frontier.map((h) => Buffer.from(h, 'hex'));
-    tree.count = size;
+    try {
+      tree.appendRange(size, frontier);
+    } catch {
+      return undefined;
+    }
     return tree;
   }
 

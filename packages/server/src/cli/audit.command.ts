@@ -59,6 +59,7 @@ export const registerAuditCommand = (program: Command): void => {
             keyName: services.audit.keyName,
             publicKey: services.audit.publicKey,
             witnessPath: options.witness ?? services.config.auditWitnessPath,
+            connection: services.config,
           });
           if (options.json) console.log(JSON.stringify(report));
           else {

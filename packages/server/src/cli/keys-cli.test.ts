@@ -53,6 +53,8 @@ describeEachEngine('conclave CLI: keys, scan, audit and shredding', (engine) => 
     const verified = await runCli(['audit', 'verify'], env);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /The audit log is intact/);
+    const report = JSON.parse((await runCli(['audit', 'verify', '--json'], env)).stdout) as { ok: boolean; workers: number };
+    assert.ok(report.ok && report.workers > 0, 'the entries were recomputed in worker threads, which load under the CLI\'s TypeScript loader');
     const publicKey = (await runCli(['audit', 'public-key'], env)).stdout.trim().split(' ')[1] as string;
     assert.equal(publicKey, t.ctx.audit.publicKey.toString('base64'));
     const queried = await runCli(['audit', 'query', '--instance', slug, '--action', 'room.create,room.read', '--json'], env);
