@@ -6,19 +6,22 @@
 // on/off (on, off, off, on, …) so drift on this shared machine falls on both sides.
 // Part 2 (verify): one server's database given N realistic `room.read` entries straight through the audit
 // queries (as AuditLog.flush builds them), a signed and witnessed checkpoint over all of them, then
-// `verifyAuditLog` end to end, the row loading alone, and the in-memory work (leaves and tree) alone.
+// `verifyAuditLog` end to end as the CLI runs it (worker threads) and in the calling thread alone, the rows read
+// as a worker reads them alone, and the in-memory work (leaves and tree) alone.
 import { hash } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Services } from '@conclave/server';
-import { canonicalEntry, canonicalJson, entryLeaf, findHeadSeq, listEntriesAfter, verifyAuditLog } from '../packages/server/src/audit/index.ts';
+import { canonicalJson, entryLeafHex, findHeadSeq, verifyAuditLog } from '../packages/server/src/audit/index.ts';
 import type { AuditRow, VerifyReport } from '../packages/server/src/audit/index.ts';
 import { insertEntries } from '../packages/server/src/audit/audit.queries.ts';
-import { leafHash, TreeBuilder } from '../packages/server/src/audit/merkle.ts';
+import { entrySource } from '../packages/server/src/audit/audit.verify.ts';
+import { openEntryReader, READ_PAGE, type EntrySource } from '../packages/server/src/audit/audit.verify-worker.ts';
+import { ENTRY_COLUMNS, leafInputOf, valuesLeafHex } from '../packages/server/src/audit/entry.ts';
+import { TreeBuilder } from '../packages/server/src/audit/merkle.ts';
 import { describeMachine, median } from './lib/machine.ts';
 import {
   adminPool,
@@ -67,8 +70,8 @@ const VERIFY_RUNS = Number(process.env['BENCH_VERIFY_RUNS'] ?? 3);
 /** Entries per insert transaction, and per INSERT statement inside it (SQLite and PostgreSQL bound the parameters of one statement). */
 const INSERT_TRANSACTION = 10_000;
 const INSERT_STATEMENT = 2_000;
-/** The page size verifyAuditLog reads with; the load-alone figure pages the same way. */
-const VERIFY_PAGE = 5_000;
+/** Worker threads verifyAuditLog is given besides the calling thread (the CLI's default: one per CPU but one, at least one). */
+const VERIFY_WORKERS = Number(process.env['BENCH_VERIFY_WORKERS'] ?? Math.max(1, availableParallelism() - 1));
 /** Entries the per-step breakdown of the in-memory work runs over (a prefix of the loaded rows). */
 const BREAKDOWN_ENTRIES = Math.min(VERIFY_ENTRIES, Number(process.env['BENCH_BREAKDOWN_ENTRIES'] ?? 200_000));
 const TARGET_OVERHEAD_PERCENT = 20;
@@ -229,31 +232,29 @@ const makeRows = (from: number, count: number, pools: Pools, startAt: number, ra
       ip_hash: pick(pools.ipHashes, random),
       ua_hash: pick(pools.uaHashes, random),
     };
-    rows.push({ ...entry, leaf_hash: entryLeaf(entry).toString('hex') });
+    rows.push({ ...entry, leaf_hash: entryLeafHex(entry) });
   }
   return rows;
 };
 
-/** The rows as verifyAuditLog reads them: pages of VERIFY_PAGE in sequence order. */
-const loadAll = async (services: Services): Promise<AuditRow[]> => {
-  const rows: AuditRow[] = [];
-  for (;;) {
-    const page = await listEntriesAfter(services.database.db, rows.length, VERIFY_PAGE);
-    if (page.length === 0) break;
-    for (const row of page) rows.push(row);
-  }
-  return rows;
-};
+type RawRow = unknown[];
 
-/** The rows as verifyAuditLog reads them, each page dropped once counted (what verify keeps alive); returns the count. */
-const loadPages = async (services: Services): Promise<number> => {
+/** The rows as the workers read them (raw arrays, pages of READ_PAGE by sequence range, over a connection of this thread's own); kept if `keep`. */
+const loadRaw = async (source: EntrySource, keep: boolean): Promise<{ count: number; rows: RawRow[] }> => {
+  const reader = await openEntryReader(source);
+  const rows: RawRow[] = [];
   let count = 0;
-  for (;;) {
-    const page = await listEntriesAfter(services.database.db, count, VERIFY_PAGE);
-    if (page.length === 0) break;
-    count += page.length;
+  try {
+    for (;;) {
+      const page = await reader.read(count, count + READ_PAGE);
+      if (page.length === 0) break;
+      count += page.length;
+      if (keep) for (const row of page) rows.push(row);
+    }
+  } finally {
+    await reader.close();
   }
-  return count;
+  return { count, rows };
 };
 
 // A full garbage collection before each timed step, so that one step's garbage (a million loaded rows is about
@@ -261,14 +262,14 @@ const loadPages = async (services: Services): Promise<number> => {
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
-/** What verifyAuditLog does per entry once loaded: the leaf, its comparison with the stored one, the tree. */
-const leavesAndTree = (rows: AuditRow[]): Buffer => {
+/** What a worker does per entry once read: the leaf, its comparison with the stored one, the tree. */
+const leavesAndTree = (rows: RawRow[]): Buffer => {
   const tree = new TreeBuilder();
   let altered = 0;
   for (const row of rows) {
-    const leaf = entryLeaf(row);
-    if (leaf.toString('hex') !== row.leaf_hash) altered += 1;
-    tree.push(leaf);
+    const leaf = valuesLeafHex(row);
+    if (leaf !== row[ENTRY_COLUMNS.length]) altered += 1;
+    tree.pushHex(leaf);
   }
   if (altered > 0) throw new Error(`${altered} leaves do not match their entries`);
   return tree.root();
@@ -278,13 +279,21 @@ interface Timed {
   seconds: number[];
   medianSeconds: number;
   perSecond: number;
-  /** This process's CPU time ÷ wall time, median (below 1: waiting on the database or the machine). */
+  /** This process's CPU time (every thread) ÷ wall time, median (below 1: waiting on the database or the machine). */
   cpuShare: number;
+  /** This process's CPU time per entry, every thread, median. */
+  cpuMicros: number;
 }
 
 const timed = (seconds: number[], cpu: number[], entries: number): Timed => {
   const medianSeconds = median(seconds);
-  return { seconds: seconds.map(round3), medianSeconds: round3(medianSeconds), perSecond: Math.round(entries / medianSeconds), cpuShare: round2(median(cpu.map((c, i) => c / (seconds[i] as number)))) };
+  return {
+    seconds: seconds.map(round3),
+    medianSeconds: round3(medianSeconds),
+    perSecond: Math.round(entries / medianSeconds),
+    cpuShare: round2(median(cpu.map((c, i) => c / (seconds[i] as number)))),
+    cpuMicros: round3((median(cpu) * 1e6) / entries),
+  };
 };
 
 const measure = async <T>(fn: () => Promise<T> | T): Promise<{ value: T; seconds: number; cpuSeconds: number }> => {
@@ -299,35 +308,11 @@ const measure = async <T>(fn: () => Promise<T> | T): Promise<{ value: T; seconds
 interface Breakdown {
   entries: number;
   /** µs per entry of each step, measured alone over the same rows. */
-  micros: { canonicalEntry: number; leafHash: number; hexCompare: number; treePush: number; sum: number; together: number };
-  /** The same steps with one-shot hashing (crypto.hash over the prefixed bytes) instead of createHash().update().update().digest(). */
-  oneShotMicros: { leafHash: number; treePush: number };
+  micros: { encoding: number; leafHash: number; compare: number; treePush: number; sum: number; together: number };
 }
 
-const NODE = Buffer.from([1]);
-const oneShotLeaf = (data: string): Buffer => hash('sha256', `\u0000${data}`, 'buffer') as unknown as Buffer;
-const oneShotNode = (left: Buffer, right: Buffer): Buffer => hash('sha256', Buffer.concat([NODE, left, right]), 'buffer') as unknown as Buffer;
-
-const oneShotRoot = (leaves: Buffer[]): Buffer => {
-  const stack: Buffer[] = [];
-  let count = 0;
-  for (const leaf of leaves) {
-    let node = leaf;
-    let size = count;
-    while (size & 1) {
-      node = oneShotNode(stack.pop() as Buffer, node);
-      size >>= 1;
-    }
-    stack.push(node);
-    count += 1;
-  }
-  let root = stack[stack.length - 1] as Buffer;
-  for (let i = stack.length - 2; i >= 0; i -= 1) root = oneShotNode(stack[i] as Buffer, root);
-  return root;
-};
-
 /** The in-memory work split into its steps, each timed alone over the first BREAKDOWN_ENTRIES rows (median of 3). */
-const breakdown = (subset: AuditRow[]): Breakdown => {
+const breakdown = (subset: RawRow[]): Breakdown => {
   const n = subset.length;
   const per = (fn: () => void): number => {
     const samples: number[] = [];
@@ -339,50 +324,44 @@ const breakdown = (subset: AuditRow[]): Breakdown => {
     }
     return median(samples);
   };
-  let texts: string[] = [];
-  let leaves: Buffer[] = [];
-  const canonical = per(() => {
-    texts = subset.map((row) => canonicalEntry(row));
+  let written = 0;
+  const encoding = per(() => {
+    written = 0;
+    for (const row of subset) written += leafInputOf(row).length;
   });
+  if (written === 0) throw new Error('breakdown: nothing encoded');
+  const inputs = subset.map((row) => Buffer.from(leafInputOf(row)));
+  let leaves: string[] = [];
   const leafMicros = per(() => {
-    leaves = texts.map((text) => leafHash(text));
+    leaves = inputs.map((input) => hash('sha256', input, 'hex'));
   });
   let mismatched = 0;
-  const hexMicros = per(() => {
+  const compare = per(() => {
     mismatched = 0;
-    for (let i = 0; i < n; i += 1) if ((leaves[i] as Buffer).toString('hex') !== (subset[i] as AuditRow).leaf_hash) mismatched += 1;
+    for (let i = 0; i < n; i += 1) if (leaves[i] !== (subset[i] as RawRow)[ENTRY_COLUMNS.length]) mismatched += 1;
   });
   if (mismatched > 0) throw new Error(`breakdown: ${mismatched} leaves differ`);
   let root: Buffer = Buffer.alloc(0);
   const treeMicros = per(() => {
     const tree = new TreeBuilder();
-    for (const leaf of leaves) tree.push(leaf);
+    for (const leaf of leaves) tree.pushHex(leaf);
     root = tree.root();
   });
-  const together = per(() => {
-    leavesAndTree(subset);
+  let together: Buffer = Buffer.alloc(0);
+  const togetherMicros = per(() => {
+    together = leavesAndTree(subset);
   });
-  let oneShotLeaves: Buffer[] = [];
-  const oneShotLeafMicros = per(() => {
-    oneShotLeaves = texts.map(oneShotLeaf);
-  });
-  if (!oneShotLeaves.every((leaf, i) => leaf.equals(leaves[i] as Buffer))) throw new Error('one-shot leaves differ');
-  let oneShot: Buffer = Buffer.alloc(0);
-  const oneShotTreeMicros = per(() => {
-    oneShot = oneShotRoot(leaves);
-  });
-  if (!oneShot.equals(root)) throw new Error('one-shot root differs');
+  if (!together.equals(root)) throw new Error('breakdown: the roots differ');
   return {
     entries: n,
     micros: {
-      canonicalEntry: round3(canonical),
+      encoding: round3(encoding),
       leafHash: round3(leafMicros),
-      hexCompare: round3(hexMicros),
+      compare: round3(compare),
       treePush: round3(treeMicros),
-      sum: round3(canonical + leafMicros + hexMicros + treeMicros),
-      together: round3(together),
+      sum: round3(encoding + leafMicros + compare + treeMicros),
+      together: round3(togetherMicros),
     },
-    oneShotMicros: { leafHash: round3(oneShotLeafMicros), treePush: round3(oneShotTreeMicros) },
   };
 };
 
@@ -392,16 +371,16 @@ interface VerifyResult {
   insert: { seconds: number; perSecond: number };
   /** services.audit.checkpoint() over all entries: reads every leaf hash, builds the tree, signs, witnesses. */
   checkpointSeconds: number;
-  report: Pick<VerifyReport, 'ok' | 'entries' | 'checkpoints' | 'witnessed'> & { problems: number; silences: number };
+  report: Pick<VerifyReport, 'ok' | 'entries' | 'checkpoints' | 'witnessed' | 'workers'> & { problems: number; silences: number };
+  /** verifyAuditLog as the CLI runs it: worker threads over connections of their own. */
   verify: Timed;
-  /** The rows read as verify reads them, each page dropped once read. */
+  /** verifyAuditLog without a connection: this thread reads (through Kysely) and hashes every entry. */
+  verifyAlone: Timed;
+  /** The rows read as a worker reads them, in this thread, each page dropped once read. */
   load: Timed;
-  /** The same, every row kept (the input of inMemory): the extra over `load` is the cost of keeping a million rows alive. */
+  /** The same, every row kept (the input of inMemory). */
   loadRetained: Timed;
   inMemory: Timed;
-  /** SQLite only: every row through one better-sqlite3 statement (`iterate`), no Kysely and no paging: as objects, and as arrays (`raw`). */
-  directFetch?: Timed;
-  directFetchRaw?: Timed;
   heapAfterLoadMiB: number;
   breakdown: Breakdown;
   seconds: number;
@@ -441,29 +420,39 @@ const benchVerify = async (engine: Engine, admin: () => pg.Pool): Promise<Verify
     console.log(`  checkpoint at ${VERIFY_ENTRIES.toLocaleString('en-US')} signed and witnessed in ${checkpoint.seconds.toFixed(1)} s`);
     const signedRoot = Buffer.from(checkpoint.value.root_hash, 'hex');
 
-    const runs = { verify: [] as number[], verifyCpu: [] as number[], load: [] as number[], loadCpu: [] as number[], retained: [] as number[], retainedCpu: [] as number[], memory: [] as number[], memoryCpu: [] as number[] };
+    const connection = { databaseUrl: services.config.databaseUrl, dataDir: services.config.dataDir, pgSchema: storage.pgSchema };
+    const source = entrySource(connection);
+    const runs = { verify: [] as number[], verifyCpu: [] as number[], alone: [] as number[], aloneCpu: [] as number[], load: [] as number[], loadCpu: [] as number[], retained: [] as number[], retainedCpu: [] as number[], memory: [] as number[], memoryCpu: [] as number[] };
     let report: VerifyReport | undefined;
-    let rows: AuditRow[] = [];
+    let rows: RawRow[] = [];
     let heapAfterLoad = 0;
-    // Interleaved: verify, load, in-memory, then again, so drift falls on all of them.
+    const passed = (checked: VerifyReport, workers: number): void => {
+      if (!checked.ok || checked.entries !== VERIFY_ENTRIES || checked.checkpoints !== 1 || checked.witnessed !== 1 || checked.workers !== workers) {
+        throw new Error(`verification did not pass: ${JSON.stringify({ ...checked, problems: checked.problems.slice(0, 5) })}`);
+      }
+    };
+    // Interleaved: verify, verify alone, load, in-memory, then again, so drift falls on all of them.
     for (let run = 1; run <= VERIFY_RUNS; run += 1) {
       rows = [];
       collect();
-      const verified = await measure(() => verifyAuditLog(db, verifyOptions(theServices)));
+      const verified = await measure(() => verifyAuditLog(db, { ...verifyOptions(theServices), connection, workers: VERIFY_WORKERS }));
       report = verified.value;
-      if (!report.ok || report.entries !== VERIFY_ENTRIES || report.checkpoints !== 1 || report.witnessed !== 1) {
-        throw new Error(`verification did not pass: ${JSON.stringify({ ...report, problems: report.problems.slice(0, 5) })}`);
-      }
+      passed(report, VERIFY_WORKERS);
       runs.verify.push(verified.seconds);
       runs.verifyCpu.push(verified.cpuSeconds);
       collect();
-      const loaded = await measure(() => loadPages(theServices));
-      if (loaded.value !== VERIFY_ENTRIES) throw new Error(`loaded ${loaded.value} rows`);
+      const alone = await measure(() => verifyAuditLog(db, verifyOptions(theServices)));
+      passed(alone.value, 0);
+      runs.alone.push(alone.seconds);
+      runs.aloneCpu.push(alone.cpuSeconds);
+      collect();
+      const loaded = await measure(() => loadRaw(source, false));
+      if (loaded.value.count !== VERIFY_ENTRIES) throw new Error(`loaded ${loaded.value.count} rows`);
       runs.load.push(loaded.seconds);
       runs.loadCpu.push(loaded.cpuSeconds);
       collect();
-      const retained = await measure(() => loadAll(theServices));
-      rows = retained.value;
+      const retained = await measure(() => loadRaw(source, true));
+      rows = retained.value.rows;
       if (rows.length !== VERIFY_ENTRIES) throw new Error(`loaded ${rows.length} rows`);
       runs.retained.push(retained.seconds);
       runs.retainedCpu.push(retained.cpuSeconds);
@@ -474,58 +463,28 @@ const benchVerify = async (engine: Engine, admin: () => pg.Pool): Promise<Verify
       if (!computed.value.equals(signedRoot)) throw new Error('the recomputed root is not the signed one');
       runs.memory.push(computed.seconds);
       runs.memoryCpu.push(computed.cpuSeconds);
+      const rate = (seconds: number): string => `${Math.round(VERIFY_ENTRIES / seconds).toLocaleString('en-US')} /s`;
       console.log(
-        `  run ${run}: verify ${verified.seconds.toFixed(2)} s (${Math.round(VERIFY_ENTRIES / verified.seconds).toLocaleString('en-US')} /s), load ${loaded.seconds.toFixed(2)} s (kept: ${retained.seconds.toFixed(2)} s), leaves+tree ${computed.seconds.toFixed(2)} s (${Math.round(VERIFY_ENTRIES / computed.seconds).toLocaleString('en-US')} /s)`,
+        `  run ${run}: verify ${verified.seconds.toFixed(2)} s (${rate(verified.seconds)}, CPU ${verified.cpuSeconds.toFixed(2)} s), alone ${alone.seconds.toFixed(2)} s (${rate(alone.seconds)}), load ${loaded.seconds.toFixed(2)} s (kept: ${retained.seconds.toFixed(2)} s), leaves+tree ${computed.seconds.toFixed(2)} s (${rate(computed.seconds)})`,
       );
     }
 
     const subset = rows.slice(0, BREAKDOWN_ENTRIES);
     rows = [];
-    let directFetch: Timed | undefined;
-    let directFetchRaw: Timed | undefined;
-    if (engine === 'sqlite') {
-      const direct = new SQLite(services.database.location, { readonly: true });
-      try {
-        const fetchAll = async (raw: boolean): Promise<Timed> => {
-          const statement = direct.prepare('select * from audit_entries order by seq').raw(raw);
-          const seconds: number[] = [];
-          const cpu: number[] = [];
-          for (let run = 0; run < VERIFY_RUNS; run += 1) {
-            collect();
-            const fetched = await measure(() => {
-              let count = 0;
-              for (const _row of statement.iterate()) count += 1;
-              return count;
-            });
-            if (fetched.value !== VERIFY_ENTRIES) throw new Error(`direct fetch saw ${fetched.value} rows`);
-            seconds.push(fetched.seconds);
-            cpu.push(fetched.cpuSeconds);
-          }
-          return timed(seconds, cpu, VERIFY_ENTRIES);
-        };
-        directFetch = await fetchAll(false);
-        directFetchRaw = await fetchAll(true);
-        console.log(`  direct fetch (one better-sqlite3 statement): objects ${directFetch.medianSeconds} s (${directFetch.perSecond.toLocaleString('en-US')} /s), arrays ${directFetchRaw.medianSeconds} s (${directFetchRaw.perSecond.toLocaleString('en-US')} /s)`);
-      } finally {
-        direct.close();
-      }
-    }
-
     const split = breakdown(subset);
-    console.log(`  per entry (µs): ${JSON.stringify(split.micros)}; one-shot hashing ${JSON.stringify(split.oneShotMicros)}`);
+    console.log(`  per entry (µs): ${JSON.stringify(split.micros)}`);
     const done = report as VerifyReport;
     return {
       engine,
       entries: VERIFY_ENTRIES,
       insert: { seconds: round1(inserted.seconds), perSecond: Math.round(VERIFY_ENTRIES / inserted.seconds) },
       checkpointSeconds: round2(checkpoint.seconds),
-      report: { ok: done.ok, entries: done.entries, checkpoints: done.checkpoints, witnessed: done.witnessed, problems: done.problems.length, silences: done.silences.length },
+      report: { ok: done.ok, entries: done.entries, checkpoints: done.checkpoints, witnessed: done.witnessed, workers: done.workers, problems: done.problems.length, silences: done.silences.length },
       verify: timed(runs.verify, runs.verifyCpu, VERIFY_ENTRIES),
+      verifyAlone: timed(runs.alone, runs.aloneCpu, VERIFY_ENTRIES),
       load: timed(runs.load, runs.loadCpu, VERIFY_ENTRIES),
       loadRetained: timed(runs.retained, runs.retainedCpu, VERIFY_ENTRIES),
       inMemory: timed(runs.memory, runs.memoryCpu, VERIFY_ENTRIES),
-      ...(directFetch ? { directFetch } : {}),
-      ...(directFetchRaw ? { directFetchRaw } : {}),
       heapAfterLoadMiB: Math.round(heapAfterLoad / 2 ** 20),
       breakdown: split,
       seconds: round1((performance.now() - started) / 1000),
@@ -548,17 +507,15 @@ const readsReading = (r: ReadsResult): string => {
 const verifyReading = (v: VerifyResult): string => {
   const meets = v.verify.perSecond > TARGET_VERIFY_PER_SECOND;
   const b = v.breakdown.micros;
-  const perEntry = 1e6 / v.verify.perSecond;
-  const loadShare = (v.load.medianSeconds / v.verify.medianSeconds) * 100;
-  const memoryShare = (v.inMemory.medianSeconds / v.verify.medianSeconds) * 100;
-  const step = (name: string, micros: number): string => `${name} ${micros} µs (${Math.round((micros / b.sum) * 100)}%)`;
+  const micros = (t: Timed): number => 1e6 / t.perSecond;
+  const oneThread = v.load.cpuMicros + v.inMemory.cpuMicros;
+  const threads = v.report.workers + 1;
+  const shared = v.verify.cpuShare < threads - 0.25 ? ` of a possible ${threads}: the rest of the cores went to ${v.engine === 'postgres' ? 'PostgreSQL sending the rows, and to ' : ''}whatever else ran (see the load average above)` : '';
+  const step = (name: string, value: number): string => `${name} ${value} µs (${Math.round((value / b.sum) * 100)}%)`;
   return [
-    `- **${engineName(v.engine)}**: ${fmt(v.entries)} entries verified (ok, 1 stored and 1 witnessed checkpoint) in ${v.verify.medianSeconds} s median: ${fmt(v.verify.perSecond)} entries/s, ${meets ? 'above' : 'below'} the ${fmt(TARGET_VERIFY_PER_SECOND)}/s target (${perEntry.toFixed(2)} µs per entry, where the target allows 2 µs).`,
-    `  Loading the rows alone (the same pages of ${fmt(VERIFY_PAGE)} through Kysely, each dropped once read) takes ${v.load.medianSeconds} s (${fmt(v.load.perSecond)}/s, ${Math.round(loadShare)}% of verify; keeping all ${fmt(v.entries)} rows alive instead: ${v.loadRetained.medianSeconds} s); leaves and tree on rows in memory ${v.inMemory.medianSeconds} s (${fmt(v.inMemory.perSecond)}/s, ${Math.round(memoryShare)}%; heap with the rows loaded ${fmt(v.heapAfterLoadMiB)} MiB).` +
-      (v.directFetch && v.directFetchRaw
-        ? ` One better-sqlite3 statement iterating every row, no Kysely and no paging: ${v.directFetch.medianSeconds} s (${fmt(v.directFetch.perSecond)}/s) as objects, ${v.directFetchRaw.medianSeconds} s (${fmt(v.directFetchRaw.perSecond)}/s) as arrays (\`raw\`).`
-        : ''),
-    `  In memory, per entry, each step alone over ${fmt(v.breakdown.entries)} rows: ${step('canonical encoding (JSON.stringify)', b.canonicalEntry)}, ${step('leaf SHA-256 (createHash)', b.leafHash)}, ${step('hex of the leaf and compare', b.hexCompare)}, ${step('tree push (≈1 node SHA-256 each)', b.treePush)}; sum ${b.sum} µs, all together ${b.together} µs. One-shot \`crypto.hash\` instead of createHash().update()…digest(): leaf ${v.breakdown.oneShotMicros.leafHash} µs, tree ${v.breakdown.oneShotMicros.treePush} µs.`,
+    `- **${engineName(v.engine)}**: ${fmt(v.entries)} entries verified (ok, 1 stored and 1 witnessed checkpoint; this thread and ${v.report.workers} worker thread${v.report.workers === 1 ? '' : 's'}) in ${v.verify.medianSeconds} s median: ${fmt(v.verify.perSecond)} entries/s, ${meets ? 'above' : 'below'} the ${fmt(TARGET_VERIFY_PER_SECOND)}/s target (${micros(v.verify).toFixed(2)} µs per entry, where the target allows 2 µs). This process used ${v.verify.cpuMicros} µs of CPU per entry over all its threads (CPU ÷ wall ${v.verify.cpuShare}${shared}). Without workers (this thread reads Kysely pages and hashes every entry): ${v.verifyAlone.medianSeconds} s (${fmt(v.verifyAlone.perSecond)}/s).`,
+    `  One thread's CPU per entry: reading the rows as a worker does (raw arrays, pages of ${fmt(READ_PAGE)} by sequence range, each dropped once read) ${v.load.cpuMicros} µs (wall ${micros(v.load).toFixed(2)} µs${v.engine === 'postgres' ? '; PostgreSQL\'s own CPU to send them comes on top, on the same cores' : ''}; all rows kept alive instead: ${v.loadRetained.medianSeconds} s), then the leaves and the tree on rows in memory ${v.inMemory.cpuMicros} µs: ${oneThread.toFixed(2)} µs in all, so ${threads} threads on ${threads} otherwise idle cores at best ${(oneThread / threads).toFixed(2)} µs per entry (${fmt((1e6 * threads) / oneThread)}/s)${v.engine === 'postgres' ? ' less what PostgreSQL takes' : ''}, before the workers' start (about 0.15 s of CPU each). Heap with the rows loaded ${fmt(v.heapAfterLoadMiB)} MiB.`,
+    `  In memory, per entry, each step alone over ${fmt(v.breakdown.entries)} rows: ${step('canonical encoding (into one buffer)', b.encoding)}, ${step('leaf SHA-256 (one-shot, hex)', b.leafHash)}, ${step('compare with the stored leaf', b.compare)}, ${step('tree push (≈1 node SHA-256 each)', b.treePush)}; sum ${b.sum} µs, all together ${b.together} µs.`,
   ].join('\n');
 };
 
@@ -600,7 +557,8 @@ export const run = async (args: string[]): Promise<void> => {
     verifyRuns: VERIFY_RUNS,
     insertTransaction: INSERT_TRANSACTION,
     insertStatement: INSERT_STATEMENT,
-    verifyPage: VERIFY_PAGE,
+    verifyWorkers: VERIFY_WORKERS,
+    readPage: READ_PAGE,
     breakdownEntries: BREAKDOWN_ENTRIES,
     sqliteSynchronous: SQLITE_SYNCHRONOUS,
   };
@@ -627,19 +585,19 @@ export const run = async (args: string[]): Promise<void> => {
   ];
   const range = (t: Timed): string => `${Math.min(...t.seconds)}–${Math.max(...t.seconds)}`;
   const verifyTable = [
-    '| engine | entries | insert (rows built + written) | checkpoint | verifyAuditLog: median s (min–max) → entries/s | load rows alone → /s | load, rows kept | leaves + tree in memory → /s | CPU ÷ wall, verify | target > 500k/s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | entries | insert (rows built + written) | checkpoint | verifyAuditLog, this thread + workers: median s (min–max) → entries/s | CPU µs per entry (CPU ÷ wall) | verify in this thread alone → /s | rows read as a worker reads them, one thread → /s | read, rows kept | leaves + tree in memory → /s | target > 500k/s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...verifies.map(
       (v) =>
-        `| ${v.engine} | ${fmt(v.entries)} | ${v.insert.seconds} s (${fmt(v.insert.perSecond)}/s) | ${v.checkpointSeconds} s | ${v.verify.medianSeconds} (${range(v.verify)}) → **${fmt(v.verify.perSecond)}** | ${v.load.medianSeconds} s (${range(v.load)}) → ${fmt(v.load.perSecond)} | ${v.loadRetained.medianSeconds} s | ${v.inMemory.medianSeconds} s (${range(v.inMemory)}) → ${fmt(v.inMemory.perSecond)} | ${v.verify.cpuShare} | ${v.verify.perSecond > TARGET_VERIFY_PER_SECOND ? 'met' : 'not met'} |`,
+        `| ${v.engine} | ${fmt(v.entries)} | ${v.insert.seconds} s (${fmt(v.insert.perSecond)}/s) | ${v.checkpointSeconds} s | 1 + ${v.report.workers} threads: ${v.verify.medianSeconds} (${range(v.verify)}) → **${fmt(v.verify.perSecond)}** | ${v.verify.cpuMicros} (${v.verify.cpuShare}) | ${v.verifyAlone.medianSeconds} s (${range(v.verifyAlone)}) → ${fmt(v.verifyAlone.perSecond)} | ${v.load.medianSeconds} s (${range(v.load)}) → ${fmt(v.load.perSecond)} | ${v.loadRetained.medianSeconds} s | ${v.inMemory.medianSeconds} s (${range(v.inMemory)}) → ${fmt(v.inMemory.perSecond)} | ${v.verify.perSecond > TARGET_VERIFY_PER_SECOND ? 'met' : 'not met'} |`,
     ),
   ];
   const breakdownTable = [
-    '| engine | canonicalEntry (JSON.stringify) | leafHash (createHash) | leaf hex + compare | TreeBuilder.push | sum | together | one-shot crypto.hash: leaf / tree |',
-    '|---|---|---|---|---|---|---|---|',
+    '| engine | canonical encoding (leafInputOf) | leaf SHA-256 (crypto.hash, hex) | compare with stored hex | TreeBuilder.pushHex | sum | together |',
+    '|---|---|---|---|---|---|---|',
     ...verifies.map((v) => {
       const b = v.breakdown.micros;
-      return `| ${v.engine} | ${b.canonicalEntry} | ${b.leafHash} | ${b.hexCompare} | ${b.treePush} | ${b.sum} | ${b.together} | ${v.breakdown.oneShotMicros.leafHash} / ${v.breakdown.oneShotMicros.treePush} |`;
+      return `| ${v.engine} | ${b.encoding} | ${b.leafHash} | ${b.compare} | ${b.treePush} | ${b.sum} | ${b.together} |`;
     }),
   ];
   if (reads.length > 0) console.log(`\n${readsTable.join('\n')}`);
@@ -675,20 +633,21 @@ export const run = async (args: string[]): Promise<void> => {
           '',
           `A fresh server (audit on) per engine; ${fmt(VERIFY_ENTRIES)} \`room.read\` entries built as AuditLog.flush builds them (seq 1..N, 5 ms apart,`,
           `ids from pools of 3 instances, 40 rooms, 60 actors and 150 sessions, detail the canonical JSON of a history page with`,
-          `UUIDv7 first/last ids, 64-hex ip/ua hashes, leaf_hash = entryLeaf) inserted through \`insertEntries\` in transactions of`,
+          `UUIDv7 first/last ids, 64-hex ip/ua hashes, leaf_hash = entryLeafHex) inserted through \`insertEntries\` in transactions of`,
           `${fmt(INSERT_TRANSACTION)} (statements of ${fmt(INSERT_STATEMENT)} rows), \`audit_head.seq\` set to N, then \`services.audit.checkpoint()\``,
-          `(signed, stored and witnessed).${verifies.some((v) => v.engine === 'postgres') ? ' PostgreSQL: `vacuum (analyze)` of the table before the checkpoint.' : ''} Then ${VERIFY_RUNS} runs, each: \`verifyAuditLog\` end to end (must`,
-          `report ok, N entries, 1 stored and 1 witnessed checkpoint), loading the rows alone (pages of ${fmt(VERIFY_PAGE)} through`,
-          `\`listEntriesAfter\`, as verify reads them, each page dropped once read), loading them again keeping every row, and on those`,
-          `rows in memory the leaves (\`entryLeaf\`, compared with the stored hex) pushed into a \`TreeBuilder\` (root checked against the`,
-          `signed one). A full garbage collection before each timed step. Medians of the ${VERIFY_RUNS} runs (min–max).`,
-          `CPU ÷ wall: this process's CPU time over the wall time of verify (PostgreSQL's own CPU is not in it; above 1: V8's parallel garbage collection on the second core).`,
+          `(signed, stored and witnessed).${verifies.some((v) => v.engine === 'postgres') ? ' PostgreSQL: `vacuum (analyze)` of the table before the checkpoint.' : ''} Then ${VERIFY_RUNS} runs, each: \`verifyAuditLog\` end to end as`,
+          `\`conclave audit verify\` runs it (given the connection, this thread and ${VERIFY_WORKERS} worker thread(s), each over a connection of its own,`,
+          `recompute aligned ranges of entries and their subtrees; must report ok, N entries, 1 stored and 1 witnessed checkpoint), the same without a`,
+          `connection (this thread reads Kysely pages of 5,000 and hashes every entry), the rows read in this thread as a worker reads`,
+          `them (\`openEntryReader\`: raw arrays, pages of ${fmt(READ_PAGE)} by sequence range, each dropped once read), read again keeping every`,
+          `row, and on those rows in memory the leaves (\`valuesLeafHex\`, compared with the stored hex) pushed into a \`TreeBuilder\` (root`,
+          `checked against the signed one). A full garbage collection before each timed step. Medians of the ${VERIFY_RUNS} runs (min–max).`,
+          `CPU: this process's CPU time, every thread (PostgreSQL's own CPU is not in it), per entry and over the wall time of verify.`,
           '',
           ...verifyTable,
           '',
           `Per entry, µs, each step of the in-memory work timed alone over the first ${fmt(BREAKDOWN_ENTRIES)} loaded rows (median of 3);`,
-          `"together" is the same loop as above; the last column replaces \`createHash().update(prefix).update(data).digest()\` by`,
-          'one `crypto.hash` call (leaf: over `"\\u0000" + text`; node: over the concatenated bytes; same hashes, checked):',
+          `"together" is the same loop as above (what a worker does per entry once read):`,
           '',
           ...breakdownTable,
           '',
