@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
+import { cliWorkspace, runCli } from '../testing/cli-process.ts';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { startServer } from '../testing/server-process.ts';
 import { describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
-import { testDatabaseUrl } from '../testing/test-env.ts';
 import { buildProgram } from './program.ts';
 import type { Command } from 'commander';
 
@@ -52,23 +49,13 @@ describe('conclave CLI: help and usage', () => {
 describeEachEngine('conclave CLI: operating a server', (engine) => {
   let dir: string;
   let env: Record<string, string>;
-  let schema: string | undefined;
-  const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1 });
+  let workspace: Awaited<ReturnType<typeof cliWorkspace>>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
-    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), LOG_LEVEL: 'warn' };
-    if (engine === 'postgres') {
-      schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
-      await admin.query(`create schema ${schema}`);
-      env['DATABASE_URL'] = databaseUrlFor(schema);
-    }
+    workspace = await cliWorkspace(engine, 'cli', { LOG_LEVEL: 'warn' });
+    ({ dir, env } = workspace);
   });
-  after(async () => {
-    if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => workspace.close());
 
   test('migrate, setup from stdin, user create/list/set-role, sessions revoke, doctor', async () => {
     const migrate = await runCli(['migrate'], env);
@@ -158,15 +145,8 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
   });
 
   test('serve prints a setup token on a fresh install, answers health checks and stops on SIGTERM', async () => {
-    const fresh = await mkdtemp(join(tmpdir(), 'conclave-serve-'));
-    const serveEnv: Record<string, string> = { CONCLAVE_DATA_DIR: join(fresh, 'data'), CONCLAVE_KEYS_DIR: join(fresh, 'keys'), CONCLAVE_AUDIT_WITNESS: join(fresh, 'witness.log') };
-    let freshSchema: string | undefined;
-    if (engine === 'postgres') {
-      freshSchema = `serve_${process.pid}_${randomBytes(3).toString('hex')}`;
-      await admin.query(`create schema ${freshSchema}`);
-      serveEnv['DATABASE_URL'] = databaseUrlFor(freshSchema);
-    }
-    const server = await startServer(serveEnv);
+    const fresh = await cliWorkspace(engine, 'serve');
+    const server = await startServer(fresh.env);
     try {
       const token = server.setupToken;
       assert.ok(token, 'a fresh install prints a setup token');
@@ -180,8 +160,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
       assert.equal(await server.stop('SIGTERM'), 0, 'a clean exit on SIGTERM');
     } finally {
       await server.stop('SIGKILL');
-      if (freshSchema) await admin.query(`drop schema if exists ${freshSchema} cascade`);
-      await rm(fresh, { recursive: true, force: true });
+      await fresh.close();
     }
   });
 });

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
-import { databaseUrlFor, runCli } from '../testing/cli-process.ts';
+import { cliWorkspace, runCli } from '../testing/cli-process.ts';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
-import { testDatabaseUrl } from '../testing/test-env.ts';
 
 after(closeTestPools);
 
@@ -16,22 +10,13 @@ describeEachEngine('conclave mail and user force-reset', (engine) => {
   let dir: string;
   let env: Record<string, string>;
   let schema: string | undefined;
-  const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1 });
+  let workspace: Awaited<ReturnType<typeof cliWorkspace>>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'conclave-mail-cli-'));
-    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), LOG_LEVEL: 'warn' };
-    if (engine === 'postgres') {
-      schema = `mailcli_${process.pid}_${randomBytes(3).toString('hex')}`;
-      await admin.query(`create schema ${schema}`);
-      env['DATABASE_URL'] = databaseUrlFor(schema);
-    }
+    workspace = await cliWorkspace(engine, 'mail-cli', { LOG_LEVEL: 'warn' });
+    ({ dir, env, schema } = workspace);
   });
-  after(async () => {
-    if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => workspace.close());
 
   test('without SMTP the reset mail waits in the outbox; mail show prints its link and the reset completes with it', async () => {
     const ownerEmail = newEmail('mail-owner');

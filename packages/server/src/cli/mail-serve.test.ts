@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
-import { databaseUrlFor } from '../testing/cli-process.ts';
+import { cliWorkspace } from '../testing/cli-process.ts';
 import { call, startServer } from '../testing/server-process.ts';
 import { resetTokenIn, startSmtpSink } from '../testing/smtp-sink.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newEmail } from '../testing/test-app.ts';
-import { testDatabaseUrl, testLogDir } from '../testing/test-env.ts';
+import { testLogDir } from '../testing/test-env.ts';
 
 after(closeTestPools);
 
@@ -17,22 +12,13 @@ describeEachEngine('conclave serve delivers mail', (engine) => {
   let dir: string;
   let env: Record<string, string>;
   let schema: string | undefined;
-  const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1 });
+  let workspace: Awaited<ReturnType<typeof cliWorkspace>>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'conclave-mail-serve-'));
-    env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), CONCLAVE_TEST_LOG_DIR: testLogDir() };
-    if (engine === 'postgres') {
-      schema = `mailserve_${process.pid}_${randomBytes(3).toString('hex')}`;
-      await admin.query(`create schema ${schema}`);
-      env['DATABASE_URL'] = databaseUrlFor(schema);
-    }
+    workspace = await cliWorkspace(engine, 'mail-serve', { CONCLAVE_TEST_LOG_DIR: testLogDir() });
+    ({ dir, env, schema } = workspace);
   });
-  after(async () => {
-    if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => workspace.close());
 
   test('without SMTP_URL the banner says where mail waits; with it, what waited goes out, new mail follows, SIGTERM exits 0', async () => {
     // A reset asked for while nothing could send it.

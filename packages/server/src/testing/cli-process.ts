@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Engine } from '../db/index.ts';
 import { testDatabaseUrl } from './test-env.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/conclave.js', import.meta.url));
@@ -32,4 +38,41 @@ export const databaseUrlFor = (schema: string): string => {
   const url = new URL(testDatabaseUrl());
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
+};
+
+/**
+ * A place for CLI tests to run `conclave` in: a temporary data, keys and witness directory and, on
+ * PostgreSQL, a schema of its own. `close()` removes both.
+ */
+export const cliWorkspace = async (
+  engine: Engine,
+  label: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ dir: string; env: Record<string, string>; schema: string | undefined; close(): Promise<void> }> => {
+  const dir = await mkdtemp(join(tmpdir(), `conclave-${label}-`));
+  const env: Record<string, string> = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log'), ...extraEnv };
+  let schema: string | undefined;
+  let drop = async (): Promise<void> => undefined;
+  if (engine === 'postgres') {
+    schema = `${label.replaceAll('-', '')}_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`).finally(() => admin.end());
+    env['DATABASE_URL'] = databaseUrlFor(schema);
+    const created = schema;
+    drop = async () => {
+      const client = new pg.Client({ connectionString: testDatabaseUrl() });
+      await client.connect();
+      await client.query(`drop schema if exists ${created} cascade`).finally(() => client.end());
+    };
+  }
+  return {
+    dir,
+    env,
+    schema,
+    close: async () => {
+      await drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 };
