@@ -37,14 +37,18 @@ export type Credentials =
   | { via: 'cookie'; token: string | undefined }
   | { via: 'malformed' };
 
-/** The token a request presents: `Authorization: Bearer` wins over the session cookie. */
+/**
+ * The token a request presents: `Authorization: Bearer` wins over the session cookie. The cookie carries a
+ * session token or nothing: any other token in it (an API token) is not read, for HTTP and the stream alike.
+ */
 export const readCredentials = (request: FastifyRequest, config: Config): Credentials => {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const token = BEARER.exec(header)?.[1];
     return token ? { via: 'bearer', token } : { via: 'malformed' };
   }
-  return { via: 'cookie', token: request.cookies[sessionCookieName(config)] };
+  const cookie = request.cookies[sessionCookieName(config)];
+  return { via: 'cookie', token: cookie?.startsWith(TOKEN_PREFIX.session) ? cookie : undefined };
 };
 
 export interface AuthGuardOptions {

@@ -165,6 +165,15 @@ describeEachEngine('personal API tokens', (engine) => {
     }
   });
 
+  test('a token in the session cookie is not read by the stream either: the socket is never authenticated', async () => {
+    const reader = await createToken(owner, ['read']);
+    const s = await openStream(base, { cookie: `conclave_session=${reader.token}` });
+    streams.push(s);
+    const closed = await s.closed;
+    assert.equal(closed.code, STREAM_CLOSE.authTimeout, 'it waited for an auth frame, as with no cookie at all');
+    assert.ok(!s.frames.some((frame) => frame.type === 'ready'));
+  });
+
   test('revoking a token: it stops working and its stream closes within a second; another person\'s token id answers like a missing one', async () => {
     const reader = await createToken(owner, ['read']);
     const s = await openStream(base, { token: reader.token });
