@@ -330,6 +330,32 @@ describeEachEngine('two-factor authentication (TOTP)', (engine) => {
     }
   });
 
+  test('bad input to the two-factor routes: a clear 4xx with a catalog code, nothing changed', async () => {
+    const person = await t.login(member.email, member.password);
+    const before = (await t.as(person, { method: 'GET', url: '/api/v1/me/2fa' })).json<unknown>();
+    const cases: Array<[string, string, unknown, number, string]> = [
+      ['POST', '/api/v1/me/2fa/setup', {}, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/me/2fa/setup', { password: member.password, extra: 1 }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/me/2fa/enable', { code: '12345' }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/me/2fa/enable', { code: '1234567' }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/me/2fa/enable', { code: 'abcdef' }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/me/2fa/enable', { code: '123456' }, 409, 'TWO_FACTOR_SETUP_MISSING'],
+      ['POST', '/api/v1/me/2fa/disable', { password: member.password, code: '123456' }, 409, 'TWO_FACTOR_NOT_ENABLED'],
+      ['POST', '/api/v1/auth/login/2fa', { code: '123456' }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/auth/login/2fa', { challenge: 'x'.repeat(257), code: '123456' }, 400, 'VALIDATION_FAILED'],
+      ['POST', '/api/v1/auth/login/2fa', { challenge: 'cnv_2fa_not-a-real-one', code: '123456' }, 401, 'TWO_FACTOR_CHALLENGE_INVALID'],
+      ['POST', '/api/v1/auth/login/2fa', { challenge: 'cnv_2fa_not-a-real-one', recoveryCode: 'line\nbreak' }, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [method, url, payload, status, code] of cases) {
+      const response = url.startsWith('/api/v1/auth/')
+        ? await t.inject({ method: method as 'POST', url, payload: payload as Record<string, unknown> })
+        : await t.as(person, { method: method as 'POST', url, payload: payload as Record<string, unknown> });
+      assert.equal(response.statusCode, status, `${url} ${JSON.stringify(payload)}: ${response.body}`);
+      assert.equal(response.json().error.code, code, `${url} ${JSON.stringify(payload)}`);
+    }
+    assert.deepEqual((await t.as(person, { method: 'GET', url: '/api/v1/me/2fa' })).json<unknown>(), before, 'nothing changed');
+  });
+
   test('the database holds no TOTP secret, recovery code or challenge token, in any form', async () => {
     assert.ok(seen.length > 20, `the other tests ran first (${seen.length} secrets)`);
     const dump = await dumpDatabase(t);
