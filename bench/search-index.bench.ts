@@ -180,7 +180,8 @@ export const run = async (): Promise<void> => {
     ];
     const report = lines.join('\n');
     console.log(`\n${report}`);
-    await writeResults('search-index', machine, report, { totalSeconds: Math.round((Date.now() - startedAt) / 1000), ...{ command, machine, preload: PRELOAD, totalMessages, writes, reads, hits } } as { totalSeconds: number });
+    const results = { totalSeconds: Math.round((Date.now() - startedAt) / 1000), command, machine, preload: PRELOAD, totalMessages, writes, reads, hits };
+    await writeResults('search-index', machine, report, results);
   } finally {
     await database.close();
     await rm(dir, { recursive: true, force: true });
