@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import type { Engine } from '../db/index.ts';
+import { freshPgSchema } from './server-process.ts';
 import { testDatabaseUrl } from './test-env.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/conclave.js', import.meta.url));
@@ -54,17 +53,9 @@ export const cliWorkspace = async (
   let schema: string | undefined;
   let drop = async (): Promise<void> => undefined;
   if (engine === 'postgres') {
-    schema = `${label.replaceAll('-', '')}_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: testDatabaseUrl() });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`).finally(() => admin.end());
-    env['DATABASE_URL'] = databaseUrlFor(schema);
-    const created = schema;
-    drop = async () => {
-      const client = new pg.Client({ connectionString: testDatabaseUrl() });
-      await client.connect();
-      await client.query(`drop schema if exists ${created} cascade`).finally(() => client.end());
-    };
+    const fresh = await freshPgSchema(label.replaceAll('-', ''));
+    ({ schema, drop } = fresh);
+    env['DATABASE_URL'] = fresh.databaseUrl;
   }
   return {
     dir,

@@ -58,7 +58,7 @@ export const startServer = (env: Record<string, string>): Promise<ServerProcess>
   });
 
 /** A fresh PostgreSQL schema and the DATABASE_URL that uses it; drop() removes it. */
-export const freshPgSchema = async (label: string): Promise<{ databaseUrl: string; drop(): Promise<void> }> => {
+export const freshPgSchema = async (label: string): Promise<{ schema: string; databaseUrl: string; drop(): Promise<void> }> => {
   const schema = `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: testDatabaseUrl() });
   await admin.connect();
@@ -67,6 +67,7 @@ export const freshPgSchema = async (label: string): Promise<{ databaseUrl: strin
   const url = new URL(testDatabaseUrl());
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
+    schema,
     databaseUrl: url.toString(),
     drop: async () => {
       const client = new pg.Client({ connectionString: testDatabaseUrl() });
