@@ -69,12 +69,26 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   login_challenges: { ...plain('account_id', 'created_at', 'expires_at'), token_hash: 'token-hash' },
   // The recipient and the rendered mail (a reset link) are sealed: a stolen database holds no usable link.
   mail_outbox: {
-    ...plain('id', 'idempotency_key', 'kind', 'account_id', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'claimed_by', 'claimed_at', 'created_at', 'updated_at', 'sent_at'),
+    ...plain('id', 'idempotency_key', 'kind', 'account_id', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'claimed_by', 'claimed_at', 'created_at', 'updated_at', 'sent_at', 'mailing_id'),
     recipient: 'sealed',
     content: 'sealed',
     last_error: 'sealed',
   },
   password_resets: { ...plain('id', 'account_id', 'reason', 'created_at', 'expires_at', 'used_at'), token_hash: 'token-hash' },
+  // What an incident is about, who looked at what, and what the notices say are sealed; ids, times and segments are not.
+  incidents: {
+    ...plain('id', 'number', 'severity', 'status', 'aware_at', 'declared_at', 'declared_by', 'resolved_at', 'published_at', 'postmortem_published_at', 'updated_at'),
+    title: 'sealed',
+    details: 'sealed',
+    postmortem: 'sealed',
+  },
+  incident_updates: { ...plain('id', 'incident_id', 'at', 'kind', 'status', 'public', 'actor_id'), body: 'sealed' },
+  incident_scopes: { ...plain('id', 'incident_id', 'created_at', 'created_by', 'checkpoint_size', 'checkpoint_root', 'verified', 'default_segment', 'counts'), selectors: 'sealed' },
+  incident_scope_accounts: plain('scope_id', 'account_id', 'segment', 'reason'),
+  incident_scope_instances: plain('scope_id', 'instance_id', 'segment', 'summary'),
+  incident_containments: plain('id', 'incident_id', 'scope_id', 'target', 'steps', 'status', 'step_index', 'cursor', 'done', 'total', 'epoch', 'created_by', 'started_at', 'updated_at', 'finished_at'),
+  incident_mailings: { ...plain('id', 'incident_id', 'scope_id', 'target', 'template', 'rate_per_second', 'status', 'cursor', 'queued', 'created_by', 'created_at', 'updated_at'), message: 'sealed' },
+  revocation_log: plain('seq', 'scope', 'created_at'),
 };
 
 /** The migrator's own bookkeeping. */
@@ -152,6 +166,10 @@ const ID_COLUMNS: Record<string, string> = {
   login_challenges: 'account_id',
   mail_outbox: 'id',
   password_resets: 'id',
+  incidents: 'id',
+  incident_updates: 'id',
+  incident_scopes: 'id',
+  incident_mailings: 'id',
 };
 
 /**

@@ -279,7 +279,7 @@ export interface LoginChallengesTable {
 }
 
 export type MailStatus = 'queued' | 'sending' | 'sent' | 'failed';
-export type MailKind = 'password_reset' | 'password_changed';
+export type MailKind = 'password_reset' | 'password_changed' | 'incident_notice' | 'incident_report';
 
 /** The transactional outbox: one row per mail (one recipient), delivered by the mail worker. */
 export interface MailOutboxTable {
@@ -288,10 +288,12 @@ export interface MailOutboxTable {
   idempotency_key: string;
   kind: MailKind;
   account_id: string | null;
-  /** Sealed (server data key), bound to the mail id. */
-  recipient: string;
-  /** Sealed JSON { subject, text, html } (text and html dropped once sent: they may hold a reset link). */
-  content: string;
+  /** Sealed (server data key), bound to the mail id. Null: a mailing's mail, addressed when sent. */
+  recipient: string | null;
+  /** Sealed JSON { subject, text, html } (text and html dropped once sent: they may hold a reset link). Null: a mailing's mail, rendered when sent. */
+  content: string | null;
+  /** An incident mailing this mail belongs to (rendered from it when sent). */
+  mailing_id: Generated<string | null>;
   status: MailStatus;
   attempts: number;
   next_attempt_at: number;
@@ -317,6 +319,132 @@ export interface PasswordResetsTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+export type IncidentSeverity = 'SEV1' | 'SEV2' | 'SEV3';
+export type IncidentStatus = 'investigating' | 'identified' | 'contained' | 'monitoring' | 'resolved';
+/** Where a scope puts an account or an instance. */
+export type IncidentSegment = 'affected' | 'possibly_affected' | 'not_affected';
+
+export interface IncidentsTable {
+  id: string;
+  /** Human reference: INC-<number>. */
+  number: number;
+  /** Sealed (server data key, bound to the id). */
+  title: string;
+  severity: IncidentSeverity;
+  status: IncidentStatus;
+  /** When the operator became aware: the 72-hour notification deadline runs from here. */
+  aware_at: number;
+  declared_at: number;
+  declared_by: string | null;
+  resolved_at: number | null;
+  /** Sealed JSON: components and the breach notice's fields. */
+  details: string;
+  /** On the public status page since (null: internal). */
+  published_at: number | null;
+  /** Sealed Markdown. */
+  postmortem: string | null;
+  postmortem_published_at: number | null;
+  updated_at: number;
+}
+
+/** The incident's timeline. */
+export interface IncidentUpdatesTable {
+  id: string;
+  incident_id: string;
+  at: number;
+  /** declared, update, status, scope, contain, notify, postmortem, published, resolved. */
+  kind: string;
+  /** The incident's status this entry set, if it set one. */
+  status: IncidentStatus | null;
+  /** Sealed text. */
+  body: string;
+  /** 1: on the status page (once the incident is published). */
+  public: number;
+  actor_id: string | null;
+}
+
+/** A saved scope: the segments of accounts and instances, as of one signed audit checkpoint. */
+export interface IncidentScopesTable {
+  id: string;
+  incident_id: string;
+  created_at: number;
+  created_by: string | null;
+  /** Sealed JSON: the selectors. */
+  selectors: string;
+  checkpoint_size: number;
+  checkpoint_root: string;
+  /** 1: the audit log verified up to the checkpoint when the scope was computed. */
+  verified: number;
+  /** The segment of every account and instance not listed. */
+  default_segment: IncidentSegment;
+  /** JSON: counts per segment. */
+  counts: string;
+}
+
+export interface IncidentScopeAccountsTable {
+  scope_id: string;
+  account_id: string;
+  segment: IncidentSegment;
+  /** read, credentials, member: why the account is in its segment. */
+  reason: string;
+}
+
+export interface IncidentScopeInstancesTable {
+  scope_id: string;
+  instance_id: string;
+  segment: IncidentSegment;
+  /** JSON: what the incident touched there. */
+  summary: string;
+}
+
+/** A containment run: steps in order over a target, resumable from its cursor. */
+export interface IncidentContainmentsTable {
+  id: string;
+  incident_id: string;
+  scope_id: string | null;
+  /** everyone, or a segment of the scope. */
+  target: 'everyone' | IncidentSegment;
+  /** JSON list: reset-passwords, end-sessions, rotate-keys. */
+  steps: string;
+  status: 'running' | 'done';
+  step_index: number;
+  cursor: string | null;
+  done: number;
+  total: number;
+  /** The credential epoch this run sets (fixed at creation). */
+  epoch: number;
+  created_by: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** A notice sent to one target (everyone, a segment, or the instance admins): one mail per person. */
+export interface IncidentMailingsTable {
+  id: string;
+  incident_id: string;
+  scope_id: string | null;
+  target: 'everyone' | IncidentSegment | 'admins';
+  template: 'action-required' | 'precautionary' | 'reassurance' | 'follow-up' | 'admin-report';
+  /** Sealed JSON { subject, body } of a follow-up. */
+  message: string | null;
+  rate_per_second: number;
+  status: 'queuing' | 'queued';
+  cursor: string | null;
+  queued: number;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Revocations made in one process for every serving node to apply (read in order of seq). */
+export interface RevocationLogTable {
+  seq: Generated<number>;
+  /** JSON revoke scope. */
+  scope: string;
+  created_at: number;
 }
 
 export interface Schema {
@@ -347,4 +475,12 @@ export interface Schema {
   login_challenges: LoginChallengesTable;
   mail_outbox: MailOutboxTable;
   password_resets: PasswordResetsTable;
+  incidents: IncidentsTable;
+  incident_updates: IncidentUpdatesTable;
+  incident_scopes: IncidentScopesTable;
+  incident_scope_accounts: IncidentScopeAccountsTable;
+  incident_scope_instances: IncidentScopeInstancesTable;
+  incident_containments: IncidentContainmentsTable;
+  incident_mailings: IncidentMailingsTable;
+  revocation_log: RevocationLogTable;
 }

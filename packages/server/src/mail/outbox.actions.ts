@@ -51,6 +51,7 @@ export const prepareMail = (ctx: AppContext, mail: OutgoingMail, now: number = c
     created_at: now,
     updated_at: now,
     sent_at: null,
+    mailing_id: null,
   };
 };
 
@@ -93,8 +94,9 @@ export const openMail = (ctx: AppContext, row: MailRow): OpenedMail => ({
   id: row.id,
   kind: row.kind,
   accountId: row.account_id,
-  to: ctx.keyring.server.open(FIELD.recipient, row.id, row.recipient),
-  content: JSON.parse(ctx.keyring.server.open(FIELD.content, row.id, row.content)) as MailContent,
+  // A mailing's mail is addressed and rendered when it is sent.
+  to: row.recipient === null ? '' : ctx.keyring.server.open(FIELD.recipient, row.id, row.recipient),
+  content: row.content === null ? { subject: '' } : (JSON.parse(ctx.keyring.server.open(FIELD.content, row.id, row.content)) as MailContent),
   status: row.status,
   attempts: row.attempts,
   lastError: row.last_error === null ? null : ctx.keyring.server.open(FIELD.lastError, row.id, row.last_error),

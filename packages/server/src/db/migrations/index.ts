@@ -8,6 +8,7 @@ import { resetRequired } from './0006-reset-required.ts';
 import { mailAndResets } from './0007-mail-and-resets.ts';
 import { sessionsAndTokens } from './0008-sessions-and-tokens.ts';
 import { twoFactor } from './0009-two-factor.ts';
+import { incidents } from './0010-incidents.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007-mail-and-resets': mailAndResets,
   '0008-sessions-and-tokens': sessionsAndTokens,
   '0009-two-factor': twoFactor,
+  '0010-incidents': incidents,
 };
