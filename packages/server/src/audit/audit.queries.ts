@@ -83,3 +83,36 @@ export const listLeafHashes = async (db: Kysely<Schema>, size: number): Promise<
     if (page.length === 0 || leaves.length >= size) return leaves;
   }
 };
+
+/** Who and where an investigation looks: entries of any of these credentials, accounts or addresses (none given: everyone's). */
+export interface AuditMatch {
+  sessionIds: string[];
+  actorIds: string[];
+  ipHashes: string[];
+  /** Only entries of these instances (empty: all). */
+  instanceIds: string[];
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Only entries up to this sequence number (the checkpoint an investigation is tied to). */
+  maxSeq: number;
+  afterSeq: number;
+  limit: number;
+}
+
+/** A page of entries in sequence order matching an investigation's selectors. */
+export const findMatchingEntries = (db: Kysely<Schema>, match: AuditMatch): Promise<AuditRow[]> => {
+  let query = db.selectFrom('audit_entries').selectAll().where('seq', '>', match.afterSeq).where('seq', '<=', match.maxSeq);
+  if (match.sessionIds.length + match.actorIds.length + match.ipHashes.length > 0) {
+    query = query.where((eb) =>
+      eb.or([
+        ...(match.sessionIds.length > 0 ? [eb('session_id', 'in', match.sessionIds)] : []),
+        ...(match.actorIds.length > 0 ? [eb('actor_id', 'in', match.actorIds)] : []),
+        ...(match.ipHashes.length > 0 ? [eb('ip_hash', 'in', match.ipHashes)] : []),
+      ]),
+    );
+  }
+  if (match.instanceIds.length > 0) query = query.where('instance_id', 'in', match.instanceIds);
+  if (match.since !== undefined) query = query.where('at', '>=', match.since);
+  if (match.until !== undefined) query = query.where('at', '<', match.until);
+  return query.orderBy('seq').limit(match.limit).execute();
+};

@@ -5,6 +5,7 @@ import { registerAuditCommand } from './audit.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerImportCommand } from './import.command.ts';
+import { registerIncidentCommand } from './incident.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerMailCommand } from './mail.command.ts';
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   registerKeysCommand(program);
   registerAuditCommand(program);
   registerMailCommand(program);
+  registerIncidentCommand(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

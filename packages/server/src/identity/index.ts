@@ -32,6 +32,7 @@ export {
   endSession,
   isSessionActor,
   publishRevocation,
+  publishRevocations,
   resolveSession,
   startSession,
   type Actor,

@@ -22,3 +22,15 @@ export {
   type OpenedIncident,
   type OpenedIncidentUpdate,
 } from './incident.seal.ts';
+export { computeScope, findIncidentScope, instanceSlugs, type InstanceScopeSummary, type ScopeCounts, type ScopeResult, type ScopeSelectors, type SegmentCounts } from './scope.actions.ts';
+export {
+  containIncident,
+  CONTAINMENT_STEPS,
+  CONTAINMENT_TARGETS,
+  findIncidentContainment,
+  listIncidentContainments,
+  type ContainmentProgress,
+  type ContainmentStep,
+  type ContainmentTarget,
+  type ContainOptions,
+} from './contain.actions.ts';
