@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,10 @@ export const runCli = (args: string[], env: Record<string, string>, input?: stri
     });
     child.stdin.end(input ?? '');
   });
+
+/** Starts the real `conclave` binary and returns the child (for tests that stop it midway: `child.kill('SIGKILL')`). */
+export const spawnCli = (args: string[], env: Record<string, string>): ChildProcess =>
+  spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** DATABASE_URL for the test database with its search_path set to one schema. */
 export const databaseUrlFor = (schema: string): string => {
