@@ -85,7 +85,7 @@ const seed = async (t: TestApp): Promise<Omit<World, 'env' | 'base'>> => {
   return { t, owner, instances, victim, attackerToken: token.json<{ id: string; token: string }>(), rooms };
 };
 
-const accountsIn = async (t: TestApp, scopeId: string, segment: string): Promise<string[]> =>
+const accountsIn = async (t: TestApp, scopeId: string, segment: 'affected' | 'possibly_affected'): Promise<string[]> =>
   (await t.ctx.database.db.selectFrom('incident_scope_accounts').select('account_id').where('scope_id', '=', scopeId).where('segment', '=', segment).orderBy('account_id').execute()).map((r) => r.account_id);
 
 describeEachEngine('incident drill', (engine) => {

@@ -34,3 +34,4 @@ export {
   type ContainmentTarget,
   type ContainOptions,
 } from './contain.actions.ts';
+export { incidentProgress, PROGRESS_BUCKETS_MS, type IncidentProgress, type ResetProgress } from './progress.actions.ts';
