@@ -12,6 +12,7 @@ import { checkOrigin, registerErrorHandling, registerJsonBodyParser, registerVal
 import { registerIdentityRoutes, registerPasswordResetRoutes, registerSessionRoutes, registerTokenRoutes } from './identity/index.ts';
 import { listMembershipsOfAccount, registerInstanceResetRoutes, registerInstanceRoutes } from './instances/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
+import { registerIncidentRoutes } from './incidents/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 
@@ -92,6 +93,7 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerIncidentRoutes(app, ctx);
   const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
   registerStreamRoutes(app, ctx, gateway);
   app.addHook('onClose', async () => gateway.close());

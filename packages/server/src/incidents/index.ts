@@ -35,3 +35,4 @@ export {
   type ContainOptions,
 } from './contain.actions.ts';
 export { incidentProgress, PROGRESS_BUCKETS_MS, type IncidentProgress, type ResetProgress } from './progress.actions.ts';
+export { registerIncidentRoutes } from './incident.routes.ts';

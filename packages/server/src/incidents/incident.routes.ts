@@ -1,0 +1,175 @@
+import {
+  Containment,
+  ContainmentParams,
+  ContainRequest,
+  DeclareIncidentRequest,
+  ErrorBody,
+  Incident,
+  IncidentDetail,
+  IncidentList,
+  IncidentProgress,
+  IncidentRefParams,
+  IncidentScope,
+  ProgressQuery,
+  ScopeRequest,
+  UpdateIncidentRequest,
+} from '@conclave/protocol';
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { actorOf, createAuthGuard } from '../http/auth-guard.ts';
+import type { App } from '../http/types.ts';
+import type { Actor } from '../identity/index.ts';
+import { containIncident, findIncidentContainment, listIncidentContainments } from './contain.actions.ts';
+import { declareIncident, findIncident, incidentTimeline, listIncidents, updateIncident } from './incident.actions.ts';
+import { presentContainment, presentIncident, presentScope, presentTimelineEntry } from './incident.presenter.ts';
+import { incidentProgress } from './progress.actions.ts';
+import { computeScope, findIncidentScope, instanceSlugs, type ScopeResult } from './scope.actions.ts';
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const BUCKETS = { minute: 60_000, '5m': 300_000, hour: 3_600_000, day: 86_400_000 } as const;
+
+/** Incident response is the operators' (the people who run the server), never an instance admin's. */
+export const assertOperator = (actor: Actor): Actor => {
+  if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
+  return actor;
+};
+
+const time = (value: string | undefined): number | undefined => (value === undefined ? undefined : Date.parse(value));
+
+/**
+ * The incident console's API (operators): declare, follow, scope and contain an incident, and watch the
+ * progress. Containment runs in this process after the answer (202): follow it at its URL; if the process
+ * stops, POST the same containment again and it resumes.
+ */
+export const registerIncidentRoutes = (app: App, ctx: AppContext): void => {
+  const guarded = { preHandler: [createAuthGuard(ctx)] };
+  const operator = (request: Parameters<typeof actorOf>[0]): Actor => assertOperator(actorOf(request));
+  const scopeOrNull = async (incidentId: string): Promise<ScopeResult | null> => {
+    try {
+      return await findIncidentScope(ctx, incidentId);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'INCIDENT_SCOPE_NOT_FOUND') return null;
+      throw error;
+    }
+  };
+
+  app.get(
+    '/api/v1/operator/incidents',
+    { schema: { tags: ['incidents'], summary: 'Incidents, newest first (operators)', response: { 200: IncidentList, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      return { incidents: (await listIncidents(ctx)).map((incident) => presentIncident(incident, ctx.now())) };
+    },
+  );
+
+  app.post(
+    '/api/v1/operator/incidents',
+    { schema: { tags: ['incidents'], summary: 'Declare an incident; the 72-hour clock runs from awareAt (operators)', body: DeclareIncidentRequest, response: { 201: Incident, ...errors } }, ...guarded },
+    async (request, reply) => {
+      const actor = operator(request);
+      const body = request.body;
+      const declared = await declareIncident(ctx, { title: body.title, severity: body.severity, awareAt: time(body.awareAt), components: body.components, notice: body.notice, summary: body.summary }, actor);
+      return reply.code(201).send(presentIncident(declared, ctx.now()));
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref',
+    { schema: { tags: ['incidents'], summary: 'An incident with its timeline, latest scope and containments (operators)', params: IncidentRefParams, response: { 200: IncidentDetail, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      const scope = await scopeOrNull(incident.id);
+      return {
+        incident: presentIncident(incident, ctx.now()),
+        timeline: (await incidentTimeline(ctx, incident.id)).map(presentTimelineEntry),
+        scope: scope ? presentScope(scope, await instanceSlugs(ctx, scope.instances.map((i) => i.instanceId))) : null,
+        containments: (await listIncidentContainments(ctx, incident.id)).map(presentContainment),
+      };
+    },
+  );
+
+  app.patch(
+    '/api/v1/operator/incidents/:ref',
+    { schema: { tags: ['incidents'], summary: 'Add to the timeline; change status, severity, title, components or notice fields (operators)', params: IncidentRefParams, body: UpdateIncidentRequest, response: { 200: Incident, ...errors } }, ...guarded },
+    async (request) => presentIncident(await updateIncident(ctx, request.params.ref, request.body, operator(request)), ctx.now()),
+  );
+
+  app.post(
+    '/api/v1/operator/incidents/:ref/scope',
+    { schema: { tags: ['incidents'], summary: 'Compute and save a scope from the verified audit log; changes nothing else (operators)', params: IncidentRefParams, body: ScopeRequest, response: { 201: IncidentScope, ...errors } }, ...guarded },
+    async (request, reply) => {
+      const actor = operator(request);
+      const { allowUnverified, since, until, ...rest } = request.body;
+      const scope = await computeScope(ctx, request.params.ref, { ...rest, since: time(since), until: time(until) }, { actor, allowUnverified: allowUnverified === true });
+      return reply.code(201).send(presentScope(scope, await instanceSlugs(ctx, scope.instances.map((i) => i.instanceId))));
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref/scope',
+    { schema: { tags: ['incidents'], summary: 'The latest scope (operators)', params: IncidentRefParams, response: { 200: IncidentScope, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      const scope = await findIncidentScope(ctx, incident.id);
+      return presentScope(scope, await instanceSlugs(ctx, scope.instances.map((i) => i.instanceId)));
+    },
+  );
+
+  app.post(
+    '/api/v1/operator/incidents/:ref/containments',
+    {
+      schema: { tags: ['incidents'], summary: 'Start (or resume) a containment; it runs after the answer (operators)', params: IncidentRefParams, body: ContainRequest, response: { 202: Containment, 200: Containment, ...errors } },
+      ...guarded,
+    },
+    async (request, reply) => {
+      const actor = operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      // Validate and create (or find) the containment before answering; the chunks run afterwards.
+      let first: Awaited<ReturnType<typeof containIncident>> | undefined;
+      let answered!: (progress: Awaited<ReturnType<typeof containIncident>>) => void;
+      const started = new Promise<Awaited<ReturnType<typeof containIncident>>>((resolve) => (answered = resolve));
+      const run = containIncident(ctx, incident.id, {
+        target: request.body.target,
+        steps: request.body.steps,
+        scopeId: request.body.scopeId,
+        actor,
+        onProgress: (progress) => {
+          if (!first) {
+            first = progress;
+            answered(progress);
+          }
+        },
+      });
+      const outcome = await Promise.race([started.then((progress) => ({ progress, finished: false })), run.then((progress) => ({ progress, finished: true }))]);
+      if (!outcome.finished) run.catch((error: unknown) => ctx.log.error({ err: error, incidentId: incident.id }, 'containment stopped; POST it again to resume'));
+      return reply.code(outcome.finished && outcome.progress.alreadyDone === true ? 200 : 202).send(presentContainment(outcome.progress));
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref/containments/:containmentId',
+    { schema: { tags: ['incidents'], summary: 'A containment\'s progress (operators)', params: ContainmentParams, response: { 200: Containment, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      return presentContainment(await findIncidentContainment(ctx, request.params.ref, request.params.containmentId));
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref/progress',
+    { schema: { tags: ['incidents'], summary: 'People who reset since containment and notices delivered, over time (operators)', params: IncidentRefParams, querystring: ProgressQuery, response: { 200: IncidentProgress, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      const progress = await incidentProgress(ctx, request.params.ref, BUCKETS[request.query.bucket ?? 'hour']);
+      return {
+        bucketMs: progress.bucketMs,
+        containments: progress.containments.map(presentContainment),
+        resets: { ...progress.resets, series: progress.resets.series.map((point) => ({ at: new Date(point.at).toISOString(), completed: point.completed })) },
+        notices: { queued: 0, sent: 0, failed: 0, series: [] as Array<{ at: string; delivered: number }> },
+      };
+    },
+  );
+
+};
