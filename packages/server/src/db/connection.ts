@@ -14,6 +14,8 @@ export interface Database {
   engine: Engine;
   /** Where the data is, for messages: the SQLite file or the PostgreSQL host and database (no password). */
   location: string;
+  /** The PostgreSQL schema it was opened on, when not the URL's own (worker threads open the same). */
+  pgSchema?: string | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export const openDatabase = async (options: OpenDatabaseOptions): Promise<Databa
       db,
       engine: 'postgres',
       location: describePg(options.databaseUrl),
+      pgSchema: options.pgSchema,
       ping: async () => {
         await sql`select 1`.execute(db);
       },

@@ -20,10 +20,12 @@ export const countResetsByBucket = async (db: Kysely<Schema>, target: SegmentTar
         ? inner.where('account_id', 'not in', (eb) => eb.selectFrom('incident_scope_accounts').select('account_id').where('scope_id', '=', scopeId).where('segment', '!=', segment))
         : inner.where('account_id', 'in', (eb) => eb.selectFrom('incident_scope_accounts').select('account_id').where('scope_id', '=', scopeId).where('segment', '=', segment));
   }
+  // The bucket size is a literal (a whole number of ms): the same expression in select and group by.
+  const bucket = sql<number>`(first_used / ${sql.lit(Math.trunc(bucketMs))}) * ${sql.lit(Math.trunc(bucketMs))}`;
   const rows = await db
     .selectFrom(inner.as('firsts'))
-    .select([sql<number>`(first_used / ${bucketMs}) * ${bucketMs}`.as('bucket'), (eb) => eb.fn.countAll().as('people')])
-    .groupBy(sql`(first_used / ${bucketMs}) * ${bucketMs}`)
+    .select([bucket.as('bucket'), (eb) => eb.fn.countAll().as('people')])
+    .groupBy(bucket)
     .orderBy('bucket')
     .execute();
   return rows.map((row) => ({ bucket: Math.floor(Number(row.bucket) / bucketMs) * bucketMs, people: Number(row.people) }));

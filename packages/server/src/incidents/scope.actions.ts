@@ -121,7 +121,7 @@ export const computeScope = async (
   await ctx.audit.checkpoint();
   const checkpoint = await findLatestCheckpoint(db);
   if (!checkpoint) throw new AppError('AUDIT_NO_CHECKPOINT');
-  const report = await verifyAuditLog(db, { keyName: ctx.audit.keyName, publicKey: ctx.audit.publicKey, witnessPath: ctx.config.auditWitnessPath, connection: ctx.config });
+  const report = await verifyAuditLog(db, { keyName: ctx.audit.keyName, publicKey: ctx.audit.publicKey, witnessPath: ctx.config.auditWitnessPath, connection: { ...ctx.config, pgSchema: ctx.database.pgSchema } });
   if (!report.ok && options.allowUnverified !== true) throw new AppError('INCIDENT_SCOPE_UNVERIFIED');
   const maxSeq = Number(checkpoint.size);
 
