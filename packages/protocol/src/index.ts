@@ -9,3 +9,4 @@ export * from './schemas/sessions.ts';
 export { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE, type ChatEvent, type ClientFrame, type ControlFrame, type DurableEventType, type EphemeralEvent, type PresenceStatus, type ServerFrame } from './events.ts';
 export { applyEvent, stateFromSnapshot, type ClientState } from './client-state.ts';
 export * from './schemas/audit.ts';
+export * from './schemas/incidents.ts';
