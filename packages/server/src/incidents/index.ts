@@ -22,3 +22,7 @@ export {
   type OpenedIncident,
   type OpenedIncidentUpdate,
 } from './incident.seal.ts';
+export { assertPostmortemText, postmortemTemplateFor, publishPostmortem, readPostmortem, setPostmortem, type PostmortemDraft } from './postmortem.actions.ts';
+export { isSafeLinkTarget, renderPostmortem } from './postmortem.markdown.ts';
+export { postmortemTemplate } from './postmortem.template.ts';
+export { findPublicIncident, publishIncident, readStatus, readStatusFeed, unpublishIncident, STATUS_PAST_WINDOW_MS, type PublicIncident, type PublicIncidentUpdate } from './status.actions.ts';
