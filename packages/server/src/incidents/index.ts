@@ -26,3 +26,4 @@ export { assertPostmortemText, postmortemTemplateFor, publishPostmortem, readPos
 export { isSafeLinkTarget, renderPostmortem } from './postmortem.markdown.ts';
 export { postmortemTemplate } from './postmortem.template.ts';
 export { findPublicIncident, publishIncident, readStatus, readStatusFeed, unpublishIncident, STATUS_PAST_WINDOW_MS, type PublicIncident, type PublicIncidentUpdate } from './status.actions.ts';
+export { registerStatusRoutes } from './status.routes.ts';
