@@ -5,6 +5,7 @@ import { registerAuditCommand } from './audit.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerImportCommand } from './import.command.ts';
+import { registerIncidentStatusCommands } from './incident-status.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerMailCommand } from './mail.command.ts';
@@ -30,6 +31,8 @@ export const buildProgram = (): Command => {
   registerAuditCommand(program);
   registerMailCommand(program);
   registerDoctorCommand(program);
+  // TEMPORARY (branch incident-status): replace with registerIncidentCommand(program) from cli/incident.command.ts.
+  registerIncidentStatusCommands(program.command('incident').description('Incident response'));
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {
     command.exitOverride((error: CommanderError) => {
