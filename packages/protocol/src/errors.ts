@@ -88,6 +88,7 @@ export const ERROR_CATALOG = {
   MAILING_NOT_FOUND: { status: 404, message: 'No such mailing for this incident.' },
   INCIDENT_SCOPE_UNVERIFIED: { status: 409, message: 'The audit log does not verify, so no scope can be trusted from it; run conclave audit verify, or scope --unverified knowingly.' },
   CONTAINMENT_NOT_FOUND: { status: 404, message: 'No such containment for this incident.' },
+  POSTMORTEM_DRAFT_MISSING: { status: 409, message: 'This incident has no postmortem to publish; write one first (PUT …/postmortem, or conclave incident postmortem INC-n --file FILE.md).' },
 
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },

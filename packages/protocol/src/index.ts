@@ -10,3 +10,4 @@ export { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE, type ChatEvent, type ClientFra
 export { applyEvent, stateFromSnapshot, type ClientState } from './client-state.ts';
 export * from './schemas/audit.ts';
 export * from './schemas/incident-response.ts';
+export * from './schemas/incidents.ts';

@@ -15,6 +15,7 @@ import { registerAuditRoutes } from './audit/index.ts';
 import { registerIncidentRoutes } from './incidents/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
+import { registerStatusRoutes } from './incidents/index.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -94,6 +95,7 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerSearchRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
+  registerStatusRoutes(app, ctx);
   const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
   registerStreamRoutes(app, ctx, gateway);
   app.addHook('onClose', async () => gateway.close());

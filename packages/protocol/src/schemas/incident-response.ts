@@ -1,10 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { Id, MULTI_LINE_PATTERN, SingleLine, Timestamp } from './common.ts';
+import { IncidentRef, IncidentSeveritySchema as IncidentSeverity, IncidentStatusSchema as IncidentStatus } from './incidents.ts';
 
 /** Incident response for operators: the record, scope, containment and progress (the status page is in incidents.ts). */
 
-export const IncidentSeverity = Type.Union([Type.Literal('SEV1'), Type.Literal('SEV2'), Type.Literal('SEV3')]);
-export const IncidentStatus = Type.Union([Type.Literal('investigating'), Type.Literal('identified'), Type.Literal('contained'), Type.Literal('monitoring'), Type.Literal('resolved')]);
 export const IncidentSegment = Type.Union([Type.Literal('affected'), Type.Literal('possibly_affected'), Type.Literal('not_affected')]);
 export const ContainmentTarget = Type.Union([Type.Literal('everyone'), IncidentSegment]);
 export const ContainmentStep = Type.Union([Type.Literal('reset-passwords'), Type.Literal('end-sessions'), Type.Literal('rotate-keys')]);
@@ -12,8 +11,7 @@ export const ContainmentStep = Type.Union([Type.Literal('reset-passwords'), Type
 const LongText = Type.String({ pattern: MULTI_LINE_PATTERN, maxLength: 20_000 });
 const ShortLine = SingleLine({ minLength: 1, maxLength: 200 });
 
-export const IncidentRefParams = Type.Object({ ref: Type.String({ pattern: '^(?:[Ii][Nn][Cc]-)?[0-9]{1,9}$|^[0-9a-f-]{36}$', description: 'INC-7, 7, or the incident id.' }) }, { additionalProperties: false });
-export const ContainmentParams = Type.Object({ ref: IncidentRefParams.properties.ref, containmentId: Id }, { additionalProperties: false });
+export const ContainmentParams = Type.Object({ ref: IncidentRef, containmentId: Id }, { additionalProperties: false });
 
 export const BreachNoticeInput = Type.Object(
   {

@@ -24,6 +24,7 @@ import {
 } from '../incidents/index.ts';
 import type { IncidentSeverity, IncidentStatus } from '../db/index.ts';
 import type { Services } from '../services.ts';
+import { registerIncidentStatusCommands } from './incident-status.command.ts';
 import { accountByEmail, instanceBySlug } from './lookups.ts';
 import { progressBar } from './progress.ts';
 import { runCommand, withServices } from './run.ts';
@@ -312,6 +313,7 @@ export const registerIncidentCommand = (program: Command): Command => {
       ),
     );
 
+  registerIncidentStatusCommands(incident);
   return incident;
 };
 

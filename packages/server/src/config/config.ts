@@ -50,6 +50,8 @@ export interface Config {
   forcedResetTtlMs: number;
   resetRateLimitPerIp: RateLimit;
   resetRateLimitPerEmail: RateLimit;
+  /** The public status page, its feed and its JSON, per client address. */
+  statusRateLimitPerIp: RateLimit;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -88,6 +90,7 @@ export const CONFIG_VARIABLES = [
   { name: 'PASSWORD_RESET_FORCED_TTL', default: '72h', meaning: 'A reset link sent because an admin, an operator or an incident forced a reset works this long, once.' },
   { name: 'PASSWORD_RESET_RATE_LIMIT_IP', default: '10/15m', meaning: 'Reset requests allowed per client address per window.' },
   { name: 'PASSWORD_RESET_RATE_LIMIT_EMAIL', default: '3/1h', meaning: 'Reset requests allowed per email address per window (known or not: the limit reveals nothing).' },
+  { name: 'STATUS_RATE_LIMIT_IP', default: '300/1m', meaning: 'Requests for the public status page, its feed and its JSON allowed per client address per window.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -288,6 +291,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     forcedResetTtlMs,
     resetRateLimitPerIp: rateLimit('PASSWORD_RESET_RATE_LIMIT_IP', '10/15m'),
     resetRateLimitPerEmail: rateLimit('PASSWORD_RESET_RATE_LIMIT_EMAIL', '3/1h'),
+    statusRateLimitPerIp: rateLimit('STATUS_RATE_LIMIT_IP', '300/1m'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -36,3 +36,8 @@ export {
 } from './contain.actions.ts';
 export { incidentProgress, PROGRESS_BUCKETS_MS, type IncidentProgress, type ResetProgress } from './progress.actions.ts';
 export { registerIncidentRoutes } from './incident.routes.ts';
+export { assertPostmortemText, postmortemTemplateFor, publishPostmortem, readPostmortem, setPostmortem, type PostmortemDraft } from './postmortem.actions.ts';
+export { isSafeLinkTarget, renderPostmortem } from './postmortem.markdown.ts';
+export { postmortemTemplate } from './postmortem.template.ts';
+export { findPublicIncident, publishIncident, readStatus, readStatusFeed, unpublishIncident, STATUS_PAST_WINDOW_MS, type PublicIncident, type PublicIncidentUpdate } from './status.actions.ts';
+export { registerStatusRoutes } from './status.routes.ts';
