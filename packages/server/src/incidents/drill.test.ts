@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { databaseUrlFor, runCli, spawnCli, type Run } from '../testing/cli-process.ts';
@@ -186,6 +189,30 @@ describeEachEngine('incident drill', (engine) => {
       assert.deepEqual(shown.timeline.map((e) => e.kind), ['declared', 'scope', 'contain', 'contain', 'status']);
       const audit = await t.ctx.database.db.selectFrom('audit_entries').select('action').where('action', 'like', 'incident.%').execute();
       assert.deepEqual(audit.map((e) => e.action).sort(), ['incident.contain', 'incident.contain', 'incident.contain_start', 'incident.declare', 'incident.scope', 'incident.update'].sort());
+
+      // Publish: a public update, then the postmortem (from the template, edited), then read /status and the feed.
+      await cli(world, ['incident', 'update', 'INC-1', '--note', 'We revoked the leaked token and reset the passwords of the people concerned.', '--public']);
+      await cli(world, ['incident', 'update', 'INC-1', '--note', 'Internal: the token came from job 4411.']);
+      const template = (await cli(world, ['incident', 'postmortem', 'INC-1', '--template'])).stdout;
+      for (const section of ['Summary', 'Lead-up', 'Fault', 'Impact', 'Detection', 'Response', 'Recovery', 'Timeline', 'Lessons', 'Actions']) assert.match(template, new RegExp(`## ${section}`), section);
+      const postmortem = `${template}\n\nThe token was printed by a debug step <script>alert('x')</script> [see](javascript:alert(1)).\n`;
+      const file = join(await mkdtemp(join(tmpdir(), 'drill-pm-')), 'postmortem.md');
+      await writeFile(file, postmortem);
+      await cli(world, ['incident', 'postmortem', 'INC-1', '--file', file, '--publish']);
+      const status = await fetch(`${base}/status`);
+      const page = await status.text();
+      assert.equal(status.status, 200);
+      assert.match(page, /API token leaked in a CI log/);
+      const incidentPage = await (await fetch(`${base}/status/incidents/INC-1`)).text();
+      assert.match(incidentPage, /We revoked the leaked token/);
+      assert.doesNotMatch(incidentPage, /job 4411/, 'internal entries stay internal');
+      assert.doesNotMatch(incidentPage, /<script>alert/, 'the postmortem is rendered inert');
+      assert.doesNotMatch(incidentPage, /href="javascript:/);
+      const feed = await fetch(`${base}/status/feed.atom`);
+      assert.match(feed.headers.get('content-type') ?? '', /atom\+xml/);
+      const atom = await feed.text();
+      assert.match(atom, /<entry>[\s\S]*API token leaked in a CI log[\s\S]*<\/entry>/);
+      assert.doesNotMatch(atom, /job 4411/);
     } finally {
       await t.close();
     }
