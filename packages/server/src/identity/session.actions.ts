@@ -9,6 +9,7 @@ import { findAccountById, updateAccountNotBefore, type AccountRow } from './acco
 import { openAccount } from './account.seal.ts';
 import { findServerState, updateServerState } from './server-state.queries.ts';
 import { openSessionClient, sealSessionClient, type SessionClient } from './session.seal.ts';
+import { insertRevocations } from './revocation.queries.ts';
 import {
   deleteSession,
   deleteSessionOfAccount,
@@ -116,7 +117,11 @@ export const endSession = async (ctx: AppContext, sessionId: string): Promise<vo
   await publishRevocation(ctx, { kind: 'session', sessionId });
 };
 
-/** Tells every node to close the sockets a revocation covers. The database write already took effect. */
+/**
+ * Tells every node to close the sockets a revocation covers. The database write already took effect (call it
+ * after commit). Each scope goes on the bus and into the revocation log, which every serving node reads: a
+ * revocation made where the bus does not reach (the CLI beside a server without Redis) still closes sockets.
+ */
 export const publishRevocation = async (ctx: AppContext, scope: RevokeScope): Promise<void> => publishRevocations(ctx, [scope]);
 
 export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[]): Promise<void> => {
@@ -124,7 +129,12 @@ export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[])
   try {
     await ctx.bus.publish(scopes.map((scope) => ({ kind: 'revoke' as const, scope })));
   } catch (error) {
-    ctx.log.error({ err: error }, 'revocation publish failed; sockets close at their next check');
+    ctx.log.error({ err: error }, 'revocation publish failed; the revocation log still carries it');
+  }
+  try {
+    await insertRevocations(ctx.database.db, scopes.map((scope) => JSON.stringify(scope)), ctx.now());
+  } catch (error) {
+    ctx.log.error({ err: error }, 'revocation log write failed; nodes the bus does not reach close these sockets at their next check');
   }
 };
 

@@ -4,7 +4,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import type { AccountRow, Credential } from '../identity/index.ts';
 import { TOKEN_PREFIX } from '../crypto/index.ts';
-import { needsTwoFactorEnrollment, resolveApiToken, resolveSession } from '../identity/index.ts';
+import { followRevocationLog, needsTwoFactorEnrollment, resolveApiToken, resolveSession, type RevocationFeedOptions } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
 import { openEventPayloads } from './event.actions.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
@@ -40,6 +40,8 @@ export interface GatewayOptions {
   nodeId: string;
   /** Presence changes are gathered and sent at most this often (default 1 s). */
   presenceFlushMs?: number;
+  /** Reading and pruning the revocation log (revocations made by processes the bus does not reach). */
+  revocationLog?: RevocationFeedOptions;
 }
 
 const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
@@ -148,6 +150,18 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const presenceTimer = setInterval(flushPresence, options.presenceFlushMs ?? 1_000);
   presenceTimer.unref();
 
+  const closeRevoked = (connection: Connection): void => {
+    connection.pending = null;
+    sendControl(connection, { type: 'session.revoked', reason: 'This session has ended; log in again.' });
+    connection.socket.close(STREAM_CLOSE.sessionRevoked, 'session revoked');
+  };
+
+  /** A revocation, from the bus or the revocation log: the same one arriving both ways closes nothing twice. */
+  const applyRevocation = (scope: RevokeScope): void => {
+    const candidates = scope.kind === 'account' || scope.kind === 'member' ? (byAccount.get(scope.accountId) ?? []) : connections;
+    for (const connection of [...candidates]) if (matchesRevocation(connection, scope)) closeRevoked(connection);
+  };
+
   const deliver = (message: BusMessage): void => {
     if (message.kind === 'event') {
       const { event, audience, subjectId } = message;
@@ -194,14 +208,11 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       for (const [connection, changes] of perConnection) sendRaw(connection, JSON.stringify({ type: 'presence', changes }));
       return;
     }
-    for (const connection of [...connections]) {
-      if (!matchesRevocation(connection, message.scope)) continue;
-      connection.pending = null;
-      sendControl(connection, { type: 'session.revoked', reason: 'This session has ended; log in again.' });
-      connection.socket.close(STREAM_CLOSE.sessionRevoked, 'session revoked');
-    }
+    applyRevocation(message.scope);
   };
+
   const stopListening = ctx.bus.subscribe(deliver);
+  const revocationLog = followRevocationLog(ctx, applyRevocation, options.revocationLog);
 
   const detach = (connection: Connection): void => {
     if (!connections.delete(connection)) return;
@@ -419,6 +430,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       clearInterval(heartbeat);
       clearInterval(presenceTimer);
       stopListening();
+      await revocationLog.stop();
       for (const connection of [...connections]) connection.socket.close(STREAM_CLOSE.goingAway, 'server shutting down');
     },
   };
