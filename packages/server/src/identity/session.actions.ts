@@ -90,6 +90,12 @@ export const startSession = async (
   return { token, session };
 };
 
+/**
+ * The epoch that governs a session's or API token's account: its own or the server's, whichever is later. A
+ * credential made before it is dead.
+ */
+export const governingEpoch = (accountNotBefore: number, globalNotBefore: number): number => Math.max(accountNotBefore, globalNotBefore);
+
 /** A session is alive while unexpired and not older than the server's or its account's credential epoch. */
 export const resolveSession = async (
   ctx: AppContext,
@@ -101,7 +107,7 @@ export const resolveSession = async (
   const { session, globalNotBefore } = found;
   const now = ctx.now();
   if (session.expires_at <= now || session.idle_expires_at <= now) return undefined;
-  if (session.created_at < Math.max(found.account.not_before, globalNotBefore)) return undefined;
+  if (session.created_at < governingEpoch(found.account.not_before, globalNotBefore)) return undefined;
   const account = openAccount(ctx.keyring, found.account);
   if (now - session.last_seen_at >= SESSION_TOUCH_INTERVAL_MS) {
     const idleExpiresAt = Math.min(now + ctx.config.sessionIdleTtlMs, session.expires_at);
@@ -155,7 +161,7 @@ export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db
 
 /** The epoch that governs an account's sessions and tokens: its own or the server's, whichever is later. */
 export const accountEpoch = async (ctx: AppContext, account: Pick<AccountRow, 'not_before'>): Promise<number> =>
-  Math.max(account.not_before, (await findServerState(ctx.database.db)).not_before);
+  governingEpoch(account.not_before, (await findServerState(ctx.database.db)).not_before);
 
 export interface SessionListingRow {
   session: SessionRow;
