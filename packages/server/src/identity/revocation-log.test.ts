@@ -59,7 +59,7 @@ describeEachEngine('the revocation log', (engine) => {
 
   test('every published revocation is appended, one row per scope, and handed to readers in order', async () => {
     const applied = await follow();
-    const scopes = [harmless(), { kind: 'account', accountId: 'nobody', notBefore: Date.now() + 1 } as const, harmless(), { kind: 'global', notBefore: 0 } as const];
+    const scopes = [harmless(), { kind: 'account', accountId: 'nobody', notBefore: Date.now() + 1 } as const, harmless(), { kind: 'recheck' } as const];
     await publishRevocations(t.ctx, scopes);
     const rows = await t.ctx.database.db.selectFrom('revocation_log').select(['scope', 'created_at']).orderBy('seq', 'desc').limit(4).execute();
     assert.deepEqual(rows.reverse().map((row) => JSON.parse(row.scope) as unknown), scopes);

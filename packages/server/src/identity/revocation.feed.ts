@@ -26,7 +26,7 @@ const MISSING_WAIT_MS = 10_000;
 const MISSING_MAX = 1_000;
 const PRUNE_CHUNK_ROWS = 5_000;
 
-const SCOPE_KINDS: ReadonlySet<string> = new Set<RevokeScope['kind']>(['session', 'account', 'instance', 'member', 'global']);
+const SCOPE_KINDS: ReadonlySet<string> = new Set<RevokeScope['kind']>(['session', 'account', 'instance', 'member', 'global', 'recheck']);
 
 const parseScope = (text: string): RevokeScope | undefined => {
   try {

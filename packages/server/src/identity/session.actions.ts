@@ -15,11 +15,13 @@ import {
   deleteSessionOfAccount,
   deleteSessionsOfAccountExcept,
   findSessionByTokenHash,
+  findSessionEpochs,
   insertSession,
   listLiveSessionsOfAccount,
   touchSession,
   type SessionRow,
 } from './session.queries.ts';
+import { findApiTokenEpochs } from './token.queries.ts';
 
 /**
  * What authenticated a request, as far as the audit log and the credential epochs care: its id (a session's
@@ -142,6 +144,37 @@ export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[])
   } catch (error) {
     ctx.log.error({ err: error }, 'revocation log write failed; nodes the bus does not reach close these sockets at their next check');
   }
+};
+
+/**
+ * After epochs changed in bulk (many accounts in one statement, as containment does): every node re-validates
+ * the sockets it holds against the database and closes the dead ones. No per-account scope is needed.
+ */
+export const publishCredentialRecheck = (ctx: AppContext): Promise<void> => publishRevocation(ctx, { kind: 'recheck' });
+
+/** Ids per lookup when many credentials are checked at once. */
+const CREDENTIAL_CHECK_CHUNK = 500;
+
+/**
+ * Of these sessions and API tokens (by id), those that no longer stand: deleted (logged out, revoked), or made
+ * before the epoch that governs them (the rule resolveSession and resolveApiToken apply), in chunked lookups.
+ */
+export const findEndedCredentials = async (ctx: AppContext, credentials: Array<{ id: string; kind: 'session' | 'token' }>): Promise<Set<string>> => {
+  const db = ctx.database.db;
+  const globalNotBefore = (await findServerState(db)).not_before;
+  const ended = new Set<string>();
+  for (const kind of ['session', 'token'] as const) {
+    const ids = [...new Set(credentials.filter((c) => c.kind === kind).map((c) => c.id))];
+    for (let i = 0; i < ids.length; i += CREDENTIAL_CHECK_CHUNK) {
+      const chunk = ids.slice(i, i + CREDENTIAL_CHECK_CHUNK);
+      const rows = kind === 'session' ? await findSessionEpochs(db, chunk) : await findApiTokenEpochs(db, chunk);
+      const standing = new Set(rows.filter((row) => row.created_at >= governingEpoch(row.account_not_before, globalNotBefore)).map((row) => row.id));
+      for (const id of chunk) if (!standing.has(id)) ended.add(id);
+      // Let requests in between chunks.
+      if (i + CREDENTIAL_CHECK_CHUNK < ids.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return ended;
 };
 
 export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: string };

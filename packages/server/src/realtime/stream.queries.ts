@@ -27,3 +27,14 @@ export const findStreamSubscriptions = async (
     .where('room_members.account_id', '=', accountId)
     .execute(),
 });
+
+/** For these accounts, the epoch that governs each of their instances (as findStreamSubscriptions computes it). */
+export const findInstanceEpochs = async (db: Kysely<Schema>, accountIds: string[]): Promise<Array<{ account_id: string; instance_id: string; not_before: number }>> =>
+  (
+    await db
+      .selectFrom('memberships')
+      .innerJoin('instances', 'instances.id', 'memberships.instance_id')
+      .select(['memberships.account_id', 'memberships.instance_id', 'instances.not_before', 'memberships.not_before as membership_not_before'])
+      .where('memberships.account_id', 'in', accountIds)
+      .execute()
+  ).map((row) => ({ account_id: row.account_id, instance_id: row.instance_id, not_before: instanceEpoch(row) }));
