@@ -182,6 +182,8 @@ export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: stri
 /**
  * One write that kills every older session of the scope: the new epoch is one millisecond ahead,
  * so a session created in this very millisecond (before the bump) dies too. Returns the epoch.
+ * It publishes the revocation (bus and revocation log) at once: pass no open transaction as `db` — nodes would
+ * hear of an epoch not yet committed, and on SQLite the log's insert would wait for that transaction forever.
  */
 export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db: Kysely<Schema> = ctx.database.db, by?: Actor): Promise<number> => {
   const notBefore = ctx.now() + 1;
