@@ -30,7 +30,9 @@ export {
   auditActor,
   bumpCredentialEpoch,
   endSession,
+  findEndedCredentials,
   isSessionActor,
+  publishCredentialRecheck,
   publishRevocation,
   publishRevocations,
   resolveSession,
@@ -41,6 +43,7 @@ export {
   type SessionActor,
 } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
+export { followRevocationLog, type RevocationFeed, type RevocationFeedOptions } from './revocation.feed.ts';
 export { resolveApiToken, type ResolvedApiToken } from './token.actions.ts';
 export { registerSessionRoutes } from './session.routes.ts';
 export { registerTokenRoutes } from './token.routes.ts';

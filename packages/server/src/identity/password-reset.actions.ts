@@ -17,7 +17,7 @@ import {
   updateAccountAfterReset,
   type PasswordResetRow,
 } from './password-reset.queries.ts';
-import { auditActor, bumpCredentialEpoch, publishRevocation, type Actor } from './session.actions.ts';
+import { auditActor, bumpCredentialEpoch, publishRevocation, publishRevocations, type Actor } from './session.actions.ts';
 
 /**
  * A reset request answers no sooner than this after it began. Both paths do the same work, but a known
@@ -192,11 +192,7 @@ export const forceReset = async (ctx: AppContext, pages: AccountIdPages, options
       for (const p of prepared) if (await queueMail(trx, p.mail)) mailsQueued += 1;
     });
     notifyMailQueued();
-    try {
-      await ctx.bus.publish(rows.map((row) => ({ kind: 'revoke' as const, scope: { kind: 'account' as const, accountId: row.id, notBefore } })));
-    } catch (error) {
-      ctx.log.error({ err: error }, 'revocation publish failed; sockets close at their next check');
-    }
+    await publishRevocations(ctx, rows.map((row) => ({ kind: 'account' as const, accountId: row.id, notBefore })));
     accounts += rows.length;
     options.onProgress?.(accounts);
     if (ids.length < FORCE_RESET_CHUNK) break;

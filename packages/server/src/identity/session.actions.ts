@@ -9,16 +9,19 @@ import { findAccountById, updateAccountNotBefore, type AccountRow } from './acco
 import { openAccount } from './account.seal.ts';
 import { findServerState, updateServerState } from './server-state.queries.ts';
 import { openSessionClient, sealSessionClient, type SessionClient } from './session.seal.ts';
+import { insertRevocations } from './revocation.queries.ts';
 import {
   deleteSession,
   deleteSessionOfAccount,
   deleteSessionsOfAccountExcept,
   findSessionByTokenHash,
+  findSessionEpochs,
   insertSession,
   listLiveSessionsOfAccount,
   touchSession,
   type SessionRow,
 } from './session.queries.ts';
+import { findApiTokenEpochs } from './token.queries.ts';
 
 /**
  * What authenticated a request, as far as the audit log and the credential epochs care: its id (a session's
@@ -89,6 +92,12 @@ export const startSession = async (
   return { token, session };
 };
 
+/**
+ * The epoch that governs a session's or API token's account: its own or the server's, whichever is later. A
+ * credential made before it is dead.
+ */
+export const governingEpoch = (accountNotBefore: number, globalNotBefore: number): number => Math.max(accountNotBefore, globalNotBefore);
+
 /** A session is alive while unexpired and not older than the server's or its account's credential epoch. */
 export const resolveSession = async (
   ctx: AppContext,
@@ -100,7 +109,7 @@ export const resolveSession = async (
   const { session, globalNotBefore } = found;
   const now = ctx.now();
   if (session.expires_at <= now || session.idle_expires_at <= now) return undefined;
-  if (session.created_at < Math.max(found.account.not_before, globalNotBefore)) return undefined;
+  if (session.created_at < governingEpoch(found.account.not_before, globalNotBefore)) return undefined;
   const account = openAccount(ctx.keyring, found.account);
   if (now - session.last_seen_at >= SESSION_TOUCH_INTERVAL_MS) {
     const idleExpiresAt = Math.min(now + ctx.config.sessionIdleTtlMs, session.expires_at);
@@ -116,7 +125,11 @@ export const endSession = async (ctx: AppContext, sessionId: string): Promise<vo
   await publishRevocation(ctx, { kind: 'session', sessionId });
 };
 
-/** Tells every node to close the sockets a revocation covers. The database write already took effect. */
+/**
+ * Tells every node to close the sockets a revocation covers. The database write already took effect (call it
+ * after commit). Each scope goes on the bus and into the revocation log, which every serving node reads: a
+ * revocation made where the bus does not reach (the CLI beside a server without Redis) still closes sockets.
+ */
 export const publishRevocation = async (ctx: AppContext, scope: RevokeScope): Promise<void> => publishRevocations(ctx, [scope]);
 
 export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[]): Promise<void> => {
@@ -124,8 +137,44 @@ export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[])
   try {
     await ctx.bus.publish(scopes.map((scope) => ({ kind: 'revoke' as const, scope })));
   } catch (error) {
-    ctx.log.error({ err: error }, 'revocation publish failed; sockets close at their next check');
+    ctx.log.error({ err: error }, 'revocation publish failed; the revocation log still carries it');
   }
+  try {
+    await insertRevocations(ctx.database.db, scopes.map((scope) => JSON.stringify(scope)), ctx.now());
+  } catch (error) {
+    ctx.log.error({ err: error }, 'revocation log write failed; nodes the bus does not reach close these sockets at their next check');
+  }
+};
+
+/**
+ * After epochs changed in bulk (many accounts in one statement, as containment does): every node re-validates
+ * the sockets it holds against the database and closes the dead ones. No per-account scope is needed.
+ */
+export const publishCredentialRecheck = (ctx: AppContext): Promise<void> => publishRevocation(ctx, { kind: 'recheck' });
+
+/** Ids per lookup when many credentials are checked at once. */
+const CREDENTIAL_CHECK_CHUNK = 500;
+
+/**
+ * Of these sessions and API tokens (by id), those that no longer stand: deleted (logged out, revoked), or made
+ * before the epoch that governs them (the rule resolveSession and resolveApiToken apply), in chunked lookups.
+ */
+export const findEndedCredentials = async (ctx: AppContext, credentials: Array<{ id: string; kind: 'session' | 'token' }>): Promise<Set<string>> => {
+  const db = ctx.database.db;
+  const globalNotBefore = (await findServerState(db)).not_before;
+  const ended = new Set<string>();
+  for (const kind of ['session', 'token'] as const) {
+    const ids = [...new Set(credentials.filter((c) => c.kind === kind).map((c) => c.id))];
+    for (let i = 0; i < ids.length; i += CREDENTIAL_CHECK_CHUNK) {
+      const chunk = ids.slice(i, i + CREDENTIAL_CHECK_CHUNK);
+      const rows = kind === 'session' ? await findSessionEpochs(db, chunk) : await findApiTokenEpochs(db, chunk);
+      const standing = new Set(rows.filter((row) => row.created_at >= governingEpoch(row.account_not_before, globalNotBefore)).map((row) => row.id));
+      for (const id of chunk) if (!standing.has(id)) ended.add(id);
+      // Let requests in between chunks.
+      if (i + CREDENTIAL_CHECK_CHUNK < ids.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return ended;
 };
 
 export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: string };
@@ -133,6 +182,8 @@ export type EpochScope = { kind: 'global' } | { kind: 'account'; accountId: stri
 /**
  * One write that kills every older session of the scope: the new epoch is one millisecond ahead,
  * so a session created in this very millisecond (before the bump) dies too. Returns the epoch.
+ * It publishes the revocation (bus and revocation log) at once: pass no open transaction as `db` — nodes would
+ * hear of an epoch not yet committed, and on SQLite the log's insert would wait for that transaction forever.
  */
 export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db: Kysely<Schema> = ctx.database.db, by?: Actor): Promise<number> => {
   const notBefore = ctx.now() + 1;
@@ -145,7 +196,7 @@ export const bumpCredentialEpoch = async (ctx: AppContext, scope: EpochScope, db
 
 /** The epoch that governs an account's sessions and tokens: its own or the server's, whichever is later. */
 export const accountEpoch = async (ctx: AppContext, account: Pick<AccountRow, 'not_before'>): Promise<number> =>
-  Math.max(account.not_before, (await findServerState(ctx.database.db)).not_before);
+  governingEpoch(account.not_before, (await findServerState(ctx.database.db)).not_before);
 
 export interface SessionListingRow {
   session: SessionRow;

@@ -86,3 +86,12 @@ export const deleteSessionsOfAccountExcept = async (db: Kysely<Schema>, accountI
   const rows = await db.deleteFrom('sessions').where('account_id', '=', accountId).where('id', '<>', keepId).returning('id').execute();
   return rows.map((r) => r.id);
 };
+
+/** For sessions by id: when each was made and its account's credential epoch (a missing id has ended). */
+export const findSessionEpochs = (db: Kysely<Schema>, ids: string[]): Promise<Array<{ id: string; created_at: number; account_not_before: number }>> =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+    .select(['sessions.id', 'sessions.created_at', 'accounts.not_before as account_not_before'])
+    .where('sessions.id', 'in', ids)
+    .execute();

@@ -4,7 +4,7 @@ import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.
 import { AppError } from '../errors.ts';
 import type { AccountRow } from './account.queries.ts';
 import { openAccount } from './account.seal.ts';
-import { accountEpoch, auditActor, publishRevocation, type SessionActor } from './session.actions.ts';
+import { accountEpoch, auditActor, governingEpoch, publishRevocation, type SessionActor } from './session.actions.ts';
 import {
   countApiTokens,
   deleteApiTokenOfAccount,
@@ -99,7 +99,7 @@ export const resolveApiToken = async (ctx: AppContext, token: string, client?: {
   const now = ctx.now();
   const row = found.token;
   if (row.expires_at !== null && row.expires_at <= now) return undefined;
-  if (row.created_at < Math.max(found.account.not_before, found.globalNotBefore)) return undefined;
+  if (row.created_at < governingEpoch(found.account.not_before, found.globalNotBefore)) return undefined;
   const account = openAccount(ctx.keyring, found.account);
   if (now - (row.last_used_at ?? 0) >= TOKEN_TOUCH_INTERVAL_MS) {
     await touchApiToken(ctx.database.db, row.id, now);

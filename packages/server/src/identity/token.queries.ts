@@ -85,3 +85,12 @@ export const deleteApiTokenOfAccount = async (db: Kysely<Schema>, accountId: str
 export const touchApiToken = async (db: Kysely<Schema>, id: string, lastUsedAt: number): Promise<void> => {
   await db.updateTable('api_tokens').set({ last_used_at: lastUsedAt }).where('id', '=', id).execute();
 };
+
+/** For API tokens by id: when each was made and its account's credential epoch (a missing id was revoked). */
+export const findApiTokenEpochs = (db: Kysely<Schema>, ids: string[]): Promise<Array<{ id: string; created_at: number; account_not_before: number }>> =>
+  db
+    .selectFrom('api_tokens')
+    .innerJoin('accounts', 'accounts.id', 'api_tokens.account_id')
+    .select(['api_tokens.id', 'api_tokens.created_at', 'accounts.not_before as account_not_before'])
+    .where('api_tokens.id', 'in', ids)
+    .execute();

@@ -15,7 +15,12 @@ export type RevokeScope =
   | { kind: 'instance'; instanceId: string; notBefore: number }
   /** One person's access to one instance (an instance admin ended their sessions there). */
   | { kind: 'member'; instanceId: string; accountId: string; notBefore: number }
-  | { kind: 'global'; notBefore: number };
+  | { kind: 'global'; notBefore: number }
+  /**
+   * Epochs changed in bulk (many accounts in one statement): each node re-validates every socket it holds
+   * against the database and closes those whose session or token no longer stands.
+   */
+  | { kind: 'recheck' };
 
 export type BusMessage =
   | { kind: 'event'; event: ChatEvent; audience: Audience; subjectId: string | null }

@@ -4,22 +4,26 @@ import type { RawData, WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import type { AccountRow, Credential } from '../identity/index.ts';
 import { TOKEN_PREFIX } from '../crypto/index.ts';
-import { needsTwoFactorEnrollment, resolveApiToken, resolveSession } from '../identity/index.ts';
+import { findEndedCredentials, followRevocationLog, needsTwoFactorEnrollment, resolveApiToken, resolveSession, type RevocationFeedOptions } from '../identity/index.ts';
 import type { BusMessage, RevokeScope } from './event-bus.ts';
 import { openEventPayloads } from './event.actions.ts';
 import { findSeqBounds, listEventsSince } from './event.queries.ts';
-import { findStreamSubscriptions } from './stream.queries.ts';
+import { findInstanceEpochs, findStreamSubscriptions } from './stream.queries.ts';
 
 /** At most this many missed events are replayed on resume; more means the client should resync. */
 export const RESUME_MAX_EVENTS = 1_000;
 const TYPING_INTERVAL_MS = 2_000;
 const HEARTBEAT_MS = 30_000;
+/** Accounts per lookup when every socket is re-validated. */
+const RECHECK_CHUNK = 500;
 
 interface Connection {
   socket: WebSocket;
   accountId: string;
   sessionId: string;
   sessionCreatedAt: number;
+  /** What `sessionId` names: a session or an API token. */
+  credential: 'session' | 'token';
   /** room id → its instance id */
   rooms: Map<string, string>;
   instances: Set<string>;
@@ -40,6 +44,8 @@ export interface GatewayOptions {
   nodeId: string;
   /** Presence changes are gathered and sent at most this often (default 1 s). */
   presenceFlushMs?: number;
+  /** Reading and pruning the revocation log (revocations made by processes the bus does not reach). */
+  revocationLog?: RevocationFeedOptions;
 }
 
 const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V): void => {
@@ -83,6 +89,8 @@ const matchesRevocation = (connection: Connection, scope: RevokeScope): boolean 
       return connection.accountId === scope.accountId && connection.instances.has(scope.instanceId) && connection.sessionCreatedAt < scope.notBefore;
     case 'global':
       return connection.sessionCreatedAt < scope.notBefore;
+    case 'recheck':
+      return false;
   }
 };
 
@@ -94,7 +102,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const byAccount = new Map<string, Set<Connection>>();
   /** account → the sockets subscribed to its presence */
   const presenceWatchers = new Map<string, Set<Connection>>();
-  const stats = { framesSent: 0, slowConsumersDropped: 0 };
+  const stats = { framesSent: 0, slowConsumersDropped: 0, rechecks: 0 };
 
   const sendRaw = (connection: Connection, frame: string, seq?: number): void => {
     if (connection.pending) {
@@ -148,6 +156,70 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   const presenceTimer = setInterval(flushPresence, options.presenceFlushMs ?? 1_000);
   presenceTimer.unref();
 
+  const closeRevoked = (connection: Connection): void => {
+    connection.pending = null;
+    sendControl(connection, { type: 'session.revoked', reason: 'This session has ended; log in again.' });
+    connection.socket.close(STREAM_CLOSE.sessionRevoked, 'session revoked');
+  };
+
+  /** Re-validates every socket against the database in bulk, and closes those whose credential no longer stands. */
+  const recheckConnections = async (): Promise<void> => {
+    stats.rechecks += 1;
+    const held = [...connections];
+    if (held.length === 0) return;
+    const ended = await findEndedCredentials(ctx, held.map((c) => ({ id: c.sessionId, kind: c.credential })));
+    // The instances a socket hears are governed by their own epochs too (an instance's, a membership's).
+    const accountIds = [...new Set(held.map((c) => c.accountId))];
+    const instanceEpochs = new Map<string, number>();
+    for (let i = 0; i < accountIds.length; i += RECHECK_CHUNK) {
+      for (const row of await findInstanceEpochs(ctx.database.db, accountIds.slice(i, i + RECHECK_CHUNK))) instanceEpochs.set(`${row.account_id} ${row.instance_id}`, row.not_before);
+      if (i + RECHECK_CHUNK < accountIds.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    let closed = 0;
+    for (const connection of held) {
+      if (!connections.has(connection)) continue;
+      const instanceRevoked = [...connection.instances].some((id) => connection.sessionCreatedAt < (instanceEpochs.get(`${connection.accountId} ${id}`) ?? -Infinity));
+      if (!ended.has(connection.sessionId) && !instanceRevoked) continue;
+      closeRevoked(connection);
+      closed += 1;
+    }
+    ctx.log.info({ sockets: held.length, closed }, 'sockets re-validated');
+  };
+  // At most one recheck runs and one waits: any number of requests meanwhile are answered by the waiting one,
+  // which starts after the running one and so sees every epoch written before they were made.
+  let rechecking: Promise<void> | undefined;
+  let recheckAgain = false;
+  let closing = false;
+  const requestRecheck = (): void => {
+    if (closing) return;
+    if (rechecking) {
+      recheckAgain = true;
+      return;
+    }
+    rechecking = (async () => {
+      do {
+        recheckAgain = false;
+        try {
+          await recheckConnections();
+        } catch (error) {
+          ctx.log.error({ err: error }, 'socket recheck failed');
+        }
+      } while (recheckAgain && !closing);
+    })().finally(() => {
+      rechecking = undefined;
+    });
+  };
+
+  /** A revocation, from the bus or the revocation log: the same one arriving both ways closes nothing twice. */
+  const applyRevocation = (scope: RevokeScope): void => {
+    if (scope.kind === 'recheck') {
+      requestRecheck();
+      return;
+    }
+    const candidates = scope.kind === 'account' || scope.kind === 'member' ? (byAccount.get(scope.accountId) ?? []) : connections;
+    for (const connection of [...candidates]) if (matchesRevocation(connection, scope)) closeRevoked(connection);
+  };
+
   const deliver = (message: BusMessage): void => {
     if (message.kind === 'event') {
       const { event, audience, subjectId } = message;
@@ -194,14 +266,11 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       for (const [connection, changes] of perConnection) sendRaw(connection, JSON.stringify({ type: 'presence', changes }));
       return;
     }
-    for (const connection of [...connections]) {
-      if (!matchesRevocation(connection, message.scope)) continue;
-      connection.pending = null;
-      sendControl(connection, { type: 'session.revoked', reason: 'This session has ended; log in again.' });
-      connection.socket.close(STREAM_CLOSE.sessionRevoked, 'session revoked');
-    }
+    applyRevocation(message.scope);
   };
+
   const stopListening = ctx.bus.subscribe(deliver);
+  const revocationLog = followRevocationLog(ctx, applyRevocation, options.revocationLog);
 
   const detach = (connection: Connection): void => {
     if (!connections.delete(connection)) return;
@@ -309,12 +378,15 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
   };
 
   /** A session, or an API token with the read scope: the stream only reads. */
-  const resolveStreamCredential = async (token: string): Promise<{ account: AccountRow; session: Credential } | 'scope' | undefined> => {
-    if (!token.startsWith(TOKEN_PREFIX.apiToken)) return resolveSession(ctx, token);
+  const resolveStreamCredential = async (token: string): Promise<{ account: AccountRow; session: Credential; credential: 'session' | 'token' } | 'scope' | undefined> => {
+    if (!token.startsWith(TOKEN_PREFIX.apiToken)) {
+      const found = await resolveSession(ctx, token);
+      return found && { ...found, credential: 'session' };
+    }
     const found = await resolveApiToken(ctx, token);
     if (!found) return undefined;
     if (!found.scopes.includes('read')) return 'scope';
-    return { account: found.account, session: { id: found.token.id, created_at: found.token.created_at } };
+    return { account: found.account, session: { id: found.token.id, created_at: found.token.created_at }, credential: 'token' };
   };
 
   const authenticate = async (socket: WebSocket, token: string, since: number | undefined): Promise<void> => {
@@ -343,6 +415,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       accountId: account.id,
       sessionId: session.id,
       sessionCreatedAt: session.created_at,
+      credential: resolved.credential,
       rooms: new Map(),
       instances: instanceIds,
       closedInstances,
@@ -413,12 +486,15 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
     get connectionCount() {
       return connections.size;
     },
-    /** Counters since start (frames sent, slow consumers dropped). */
+    /** Counters since start (frames sent, slow consumers dropped, rechecks run). */
     stats,
     async close(): Promise<void> {
+      closing = true;
       clearInterval(heartbeat);
       clearInterval(presenceTimer);
       stopListening();
+      await revocationLog.stop();
+      await rechecking;
       for (const connection of [...connections]) connection.socket.close(STREAM_CLOSE.goingAway, 'server shutting down');
     },
   };

@@ -66,3 +66,29 @@ export const isType =
   (type: string, extra: (frame: ServerFrame & Record<string, unknown>) => boolean = () => true) =>
   (frame: ServerFrame): boolean =>
     frame.type === type && extra(frame as ServerFrame & Record<string, unknown>);
+
+/** The close code and reason, or a rejection once `timeoutMs` passed with the socket still open. */
+export const closedWithin = async (stream: StreamClient, timeoutMs = 5_000): Promise<{ code: number; reason: string }> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the socket was still open after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([stream.closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** Whether the socket is open and served: it answers a ping with a pong. */
+export const answersPing = async (stream: StreamClient, timeoutMs = 5_000): Promise<boolean> => {
+  if (stream.socket.readyState !== stream.socket.OPEN) return false;
+  const from = stream.frames.length;
+  stream.send({ type: 'ping' });
+  try {
+    await Promise.race([stream.next(isType('pong'), timeoutMs, from), stream.closed.then(() => Promise.reject(new Error('closed')))]);
+    return true;
+  } catch {
+    return false;
+  }
+};
