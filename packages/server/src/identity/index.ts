@@ -57,6 +57,7 @@ export {
   forceReset,
   forceResetAccount,
   forceResetEveryone,
+  RECHECK_ABOVE,
   refuseLoginIfResetRequired,
   requestPasswordReset,
   type AccountIdPages,

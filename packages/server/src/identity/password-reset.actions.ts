@@ -30,6 +30,8 @@ export const RESET_ANSWER_FLOOR_MS = 15;
 export const LOGIN_RESET_MAIL_INTERVAL_MS = 15 * 60_000;
 /** Accounts flagged per transaction in a forced reset: SQLite stays responsive between chunks. */
 export const FORCE_RESET_CHUNK = 200;
+/** Above this many accounts in a chunk, one recheck on every node replaces a revocation per account. */
+export const RECHECK_ABOVE = 20;
 
 const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX.reset}[A-Za-z0-9_-]{43}$`);
 
@@ -192,7 +194,8 @@ export const forceReset = async (ctx: AppContext, pages: AccountIdPages, options
       for (const p of prepared) if (await queueMail(trx, p.mail)) mailsQueued += 1;
     });
     notifyMailQueued();
-    await publishRevocations(ctx, rows.map((row) => ({ kind: 'account' as const, accountId: row.id, notBefore })));
+    // A few accounts: their own scopes (only their sockets are looked at); more: one recheck per chunk.
+    await publishRevocations(ctx, rows.length > RECHECK_ABOVE ? [{ kind: 'recheck' }] : rows.map((row) => ({ kind: 'account' as const, accountId: row.id, notBefore })));
     accounts += rows.length;
     options.onProgress?.(accounts);
     if (ids.length < FORCE_RESET_CHUNK) break;
