@@ -53,10 +53,12 @@ export {
   forceReset,
   forceResetAccount,
   forceResetEveryone,
+  issueResetLink,
   refuseLoginIfResetRequired,
   requestPasswordReset,
   type AccountIdPages,
   type ForcedResetResult,
+  type IssuedResetLink,
 } from './password-reset.actions.ts';
 export { registerPasswordResetRoutes } from './password-reset.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';

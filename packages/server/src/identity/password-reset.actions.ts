@@ -41,11 +41,17 @@ interface PreparedReset {
   mail: MailRow;
 }
 
-/** A reset token, its row (hash only) and its mail (sealed): all made before any transaction opens. */
-const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordResetRow['reason'], now: number, idempotencyKey?: string): PreparedReset => {
+/** A reset token and its row: the row holds only the token's SHA-256; the token goes only into a mail. */
+const newReset = (ctx: AppContext, accountId: string, reason: PasswordResetRow['reason'], now: number): { token: string; reset: PasswordResetRow; ttlMs: number } => {
   const token = newSecretToken(TOKEN_PREFIX.reset);
   const ttlMs = reason === 'requested' ? ctx.config.passwordResetTtlMs : ctx.config.forcedResetTtlMs;
-  const reset: PasswordResetRow = { id: newId(now), account_id: account.id, token_hash: hashToken(token), reason, created_at: now, expires_at: now + ttlMs, used_at: null };
+  const reset: PasswordResetRow = { id: newId(now), account_id: accountId, token_hash: hashToken(token), reason, created_at: now, expires_at: now + ttlMs, used_at: null };
+  return { token, reset, ttlMs };
+};
+
+/** A reset token, its row (hash only) and its mail (sealed): all made before any transaction opens. */
+const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordResetRow['reason'], now: number, idempotencyKey?: string): PreparedReset => {
+  const { token, reset, ttlMs } = newReset(ctx, account.id, reason, now);
   const origin = ctx.config.publicUrl.origin;
   const mail = prepareMail(
     ctx,
@@ -60,6 +66,26 @@ const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordReset
     now,
   );
   return { reset, mail };
+};
+
+export interface IssuedResetLink {
+  resetId: string;
+  /** Goes into one mail and nowhere else (not the database, not a log). */
+  link: string;
+  ttlMs: number;
+  expiresAt: number;
+}
+
+/**
+ * A fresh reset link for an account, made at the moment a mail that carries it is sent (an incident's
+ * "action required" notice, rendered by the mail worker): the row is stored (hash only) and the link returned
+ * for that mail alone. `forced` links last PASSWORD_RESET_FORCED_TTL (72 h by default). The account's
+ * password and sessions are not touched: containment does that.
+ */
+export const issueResetLink = async (ctx: AppContext, accountId: string, reason: 'forced' = 'forced', now: number = ctx.now()): Promise<IssuedResetLink> => {
+  const { token, reset, ttlMs } = newReset(ctx, accountId, reason, now);
+  await insertResets(ctx.database.db, [reset]);
+  return { resetId: reset.id, link: resetLink(ctx.config.publicUrl.origin, token), ttlMs, expiresAt: reset.expires_at };
 };
 
 /**

@@ -1,7 +1,32 @@
 import type { AppContext } from '../context.ts';
+import type { MailKind } from '../db/index.ts';
+import type { RenderedMail } from './mail.templates.ts';
 import { createSmtpTransport, describeSendFailure, type MailTransport } from './mail.transport.ts';
-import { messageIdOf, onMailQueued, openMail, sealMailContent, sealMailError } from './outbox.actions.ts';
+import { messageIdOf, onMailQueued, openMail, sealMailContent, sealMailError, sealMailRecipient } from './outbox.actions.ts';
 import { claimMail, findDueMailIds, findExpiredClaims, markMailFailed, markMailRetry, markMailSent, requeueExpiredClaim, type MailRow } from './outbox.queries.ts';
+
+/** A mail rendered just before it is sent: its address and what it says. */
+export interface RenderedDelivery {
+  to: string;
+  rendered: RenderedMail;
+}
+
+/**
+ * Renders a claimed mail that was queued without content (an incident mailing's: the address is read and a
+ * reset link made at that moment). `batch` lives for one pass over the outbox: what many mails share (the
+ * mailing, the incident) is opened once per pass. Throw MailNotRenderable when it can never be sent.
+ */
+export type MailRenderer = (ctx: AppContext, mail: MailRow, batch: Map<string, unknown>) => Promise<RenderedDelivery>;
+/** By kind; the mail domain knows none itself (the incidents domain provides its own where the worker is made). */
+export type MailRenderers = Partial<Record<MailKind, MailRenderer>>;
+
+/** A mail that can never be rendered (its account is gone): failed with this reason, nothing sent. */
+export class MailNotRenderable extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'MailNotRenderable';
+  }
+}
 
 export interface MailWorkerOptions {
   transport: MailTransport;
@@ -14,7 +39,10 @@ export interface MailWorkerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   maxAttempts?: number;
+  /** Due mails read per pass (each is still claimed one at a time, just before it is sent). */
   batchSize?: number;
+  /** Renderers for mails queued without content, by kind; a worker without one for a kind leaves those mails queued. */
+  renderers?: MailRenderers;
   /** Tests only (no configuration reaches them): pause after claiming or after the SMTP server accepted. */
   hooks?: { afterClaim?(mail: MailRow): Promise<void>; afterAccepted?(mail: MailRow): Promise<void> };
 }
@@ -69,7 +97,22 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
     }
   };
 
-  const deliver = async (id: string): Promise<void> => {
+  const renderers = options.renderers ?? {};
+  const renderableKinds = Object.keys(renderers) as MailKind[];
+
+  /** The mail's address and bodies: stored (sealed) at queue time, or rendered now. */
+  const compose = async (mail: MailRow, batch: Map<string, unknown>): Promise<{ to: string; subject: string; text: string; html: string; renderedNow: boolean }> => {
+    if (mail.content !== null) {
+      const opened = openMail(ctx, mail);
+      return { to: opened.to, subject: opened.content.subject, text: opened.content.text ?? '', html: opened.content.html ?? '', renderedNow: false };
+    }
+    const renderer = renderers[mail.kind];
+    if (!renderer) throw new MailNotRenderable(`No renderer for a ${mail.kind} mail queued without content.`);
+    const delivery = await renderer(ctx, mail, batch);
+    return { to: delivery.to, ...delivery.rendered, renderedNow: true };
+  };
+
+  const deliver = async (id: string, batch: Map<string, unknown>): Promise<void> => {
     const claimedAt = ctx.now();
     const mail = await claimMail(db, id, ctx.nodeId, claimedAt);
     if (!mail) return; // another node (or loop) took it
@@ -81,37 +124,42 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
       ctx.log.warn({ mailId: id, kind: mail.kind, attempts: mail.attempts }, 'mail expired before delivery');
       return;
     }
-    const opened = openMail(ctx, mail);
     let failure: ReturnType<typeof describeSendFailure> | undefined;
+    let message: Awaited<ReturnType<typeof compose>> | undefined;
     try {
-      await options.transport.send({
-        from: ctx.config.mailFrom,
-        to: opened.to,
-        subject: opened.content.subject,
-        text: opened.content.text ?? '',
-        html: opened.content.html ?? '',
-        messageId: messageIdOf(ctx, id),
-      });
+      message = await compose(mail, batch);
     } catch (error) {
-      failure = describeSendFailure(error);
+      // A mail that can never be rendered fails at once; anything else (the database) is tried again later.
+      failure = error instanceof MailNotRenderable ? { permanent: true, reason: error.message, code: 'not-renderable' } : { permanent: false, reason: 'The mail could not be rendered; it will be tried again.', code: 'render' };
+      if (!(error instanceof MailNotRenderable)) ctx.log.error({ err: error, mailId: id, kind: mail.kind }, 'rendering a mail failed');
     }
-    if (!failure) {
+    if (message) {
+      try {
+        await options.transport.send({ from: ctx.config.mailFrom, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: messageIdOf(ctx, id) });
+      } catch (error) {
+        failure = describeSendFailure(error);
+      }
+    }
+    // A mail rendered now keeps, like any other, its address (sealed) for the record.
+    const extra = message?.renderedNow ? { recipient: sealMailRecipient(ctx, id, message.to) } : {};
+    if (message && !failure) {
       await options.hooks?.afterAccepted?.(mail);
       // The bodies (a reset link) are not kept once delivered; the subject stays for the record.
-      const kept = await markMailSent(db, claim, sealMailContent(ctx, id, { subject: opened.content.subject }), ctx.now());
+      const kept = await markMailSent(db, claim, sealMailContent(ctx, id, { subject: message.subject }), ctx.now(), extra);
       stats.sent += 1;
       if (kept) ctx.log.info({ mailId: id, kind: mail.kind, attempts: mail.attempts }, 'mail sent');
       else ctx.log.warn({ mailId: id, kind: mail.kind }, 'mail sent after its claim expired; another node may send it again');
       return;
     }
+    if (!failure) return;
     const now = ctx.now();
     if (failure.permanent || mail.attempts >= maxAttempts) {
-      await markMailFailed(db, claim, sealMailError(ctx, id, failure.reason), now);
+      await markMailFailed(db, claim, sealMailError(ctx, id, failure.reason), now, extra);
       stats.failed += 1;
       ctx.log.warn({ mailId: id, kind: mail.kind, attempts: mail.attempts, code: failure.code, permanent: failure.permanent }, 'mail failed');
     } else {
       const nextAttemptAt = now + retryDelayMs(mail.attempts, retryBaseMs, retryMaxMs);
-      await markMailRetry(db, claim, nextAttemptAt, sealMailError(ctx, id, failure.reason), now);
+      await markMailRetry(db, claim, nextAttemptAt, sealMailError(ctx, id, failure.reason), now, extra);
       stats.retried += 1;
       ctx.log.warn({ mailId: id, kind: mail.kind, attempts: mail.attempts, code: failure.code, retryInMs: nextAttemptAt - now }, 'mail not accepted; will retry');
     }
@@ -125,12 +173,13 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
 
   const runOnce = async (): Promise<number> => {
     await recoverExpiredClaims();
-    const ids = await findDueMailIds(db, ctx.now(), batchSize);
+    const ids = await findDueMailIds(db, ctx.now(), batchSize, renderableKinds);
+    const batch = new Map<string, unknown>();
     let next = 0;
     const slot = async (): Promise<void> => {
       while (next < ids.length && (running || loop === undefined)) {
         const id = ids[next++] as string;
-        await track(deliver(id));
+        await track(deliver(id, batch));
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, slot));

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { MailOutboxTable, MailStatus, Schema } from '../db/index.ts';
+import type { MailKind, MailOutboxTable, MailStatus, Schema } from '../db/index.ts';
 
 export type MailRow = Selectable<MailOutboxTable>;
 
@@ -13,14 +13,18 @@ export const insertMail = async (db: Kysely<Schema>, row: MailRow): Promise<bool
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 };
 
-/** Ids of queued mails whose time has come, oldest first. */
-export const findDueMailIds = async (db: Kysely<Schema>, now: number, limit: number): Promise<string[]> =>
+/**
+ * Ids of queued mails whose time has come, oldest first. A mail rendered when sent (no content yet) is only
+ * for a worker that has a renderer for its kind: one without leaves it for one with.
+ */
+export const findDueMailIds = async (db: Kysely<Schema>, now: number, limit: number, renderableKinds: readonly MailKind[] = []): Promise<string[]> =>
   (
     await db
       .selectFrom('mail_outbox')
       .select('id')
       .where('status', '=', 'queued')
       .where('next_attempt_at', '<=', now)
+      .where((eb) => (renderableKinds.length > 0 ? eb.or([eb('content', 'is not', null), eb('kind', 'in', [...renderableKinds])]) : eb('content', 'is not', null)))
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit)
@@ -56,14 +60,18 @@ const finishClaim = async (db: Kysely<Schema>, claim: Claim, patch: Partial<Mail
   return Number(result.numUpdatedRows) === 1;
 };
 
-export const markMailSent = (db: Kysely<Schema>, claim: Claim, content: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'sent', content, sent_at: now, updated_at: now, last_error: null });
+/** `recipient`: the sealed address a mail rendered at send time went to (kept for the record). */
+type Addressed = { recipient?: string | undefined };
+const addressed = (extra: Addressed): Partial<MailRow> => (extra.recipient === undefined ? {} : { recipient: extra.recipient });
 
-export const markMailRetry = (db: Kysely<Schema>, claim: Claim, nextAttemptAt: number, lastError: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'queued', next_attempt_at: nextAttemptAt, last_error: lastError, updated_at: now });
+export const markMailSent = (db: Kysely<Schema>, claim: Claim, content: string, now: number, extra: Addressed = {}): Promise<boolean> =>
+  finishClaim(db, claim, { status: 'sent', content, sent_at: now, updated_at: now, last_error: null, ...addressed(extra) });
 
-export const markMailFailed = (db: Kysely<Schema>, claim: Claim, lastError: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'failed', last_error: lastError, updated_at: now });
+export const markMailRetry = (db: Kysely<Schema>, claim: Claim, nextAttemptAt: number, lastError: string, now: number, extra: Addressed = {}): Promise<boolean> =>
+  finishClaim(db, claim, { status: 'queued', next_attempt_at: nextAttemptAt, last_error: lastError, updated_at: now, ...addressed(extra) });
+
+export const markMailFailed = (db: Kysely<Schema>, claim: Claim, lastError: string, now: number, extra: Addressed = {}): Promise<boolean> =>
+  finishClaim(db, claim, { status: 'failed', last_error: lastError, updated_at: now, ...addressed(extra) });
 
 /** Mails left in `sending` by a node that stopped (its lease expired). */
 export const findExpiredClaims = (db: Kysely<Schema>, claimedBefore: number, limit: number): Promise<MailRow[]> =>
