@@ -82,6 +82,11 @@ export const ERROR_CATALOG = {
   SEARCH_QUERY_EMPTY: { status: 400, message: 'Search for at least one word (letters or digits).' },
   SEARCH_TOO_MANY_WORDS: { status: 400, message: 'Search for at most 16 words at once.' },
 
+  // Incidents
+  INCIDENT_NOT_FOUND: { status: 404, message: 'No such incident.' },
+  INCIDENT_SCOPE_NOT_FOUND: { status: 404, message: 'No such scope for this incident; compute one first, or use the one the incident lists.' },
+  MAILING_NOT_FOUND: { status: 404, message: 'No such incident mailing.' },
+
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
   AUDIT_NO_CHECKPOINT: { status: 404, message: 'The audit log has no signed checkpoint yet; one is made every few seconds while the server serves.' },
