@@ -124,6 +124,16 @@ export const insertMailingChunk = async (db: Kysely<Schema>, chunk: ChunkInsert)
   return Number(result.numAffectedRows ?? 0);
 };
 
+/**
+ * PostgreSQL: the chunk's transaction commits without waiting for its WAL flush (about 2 s less for a
+ * million notices here). Safe for this one kind of write: the rows and the cursor commit or vanish together
+ * (a crash of PostgreSQL may forget the last chunks, which the resume walks again), and no mail of a
+ * forgotten chunk can have been sent: a worker's claim commits synchronously, flushing the WAL before it.
+ */
+export const relaxCommitDurability = async (db: Kysely<Schema>, engine: Engine): Promise<void> => {
+  if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(db);
+};
+
 export const countAccounts = async (db: Kysely<Schema>): Promise<number> => {
   const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
   return Number(row.count);

@@ -17,6 +17,7 @@ import {
   listInstanceAdmins,
   listMailingRows,
   listReportInstances,
+  relaxCommitDurability,
   saveMailingProgress,
   type AccountWalk,
   type MailingRow,
@@ -393,6 +394,7 @@ const runMailing = async (ctx: AppContext, mailing: MailingRow, schedule: Schedu
         now,
       };
       const inserted = await db.transaction().execute(async (trx) => {
+        await relaxCommitDurability(trx, ctx.database.engine);
         const count = await insertMailingChunk(trx, chunk);
         await saveMailingProgress(trx, mailing.id, { cursor: last, queued: queued + count, done: false, now });
         return count;
