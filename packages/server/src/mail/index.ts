@@ -17,6 +17,8 @@ export {
   messageIdOf,
   notifyMailQueued,
   openMail,
+  openMailError,
+  openMailRecipient,
   prepareMail,
   queueMail,
   type MailContent,
