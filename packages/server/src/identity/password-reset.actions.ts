@@ -3,11 +3,10 @@ import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.
 import { AppError } from '../errors.ts';
 import { notifyMailQueued, prepareMail, queueMail, renderPasswordChanged, renderPasswordReset, resetLink, type MailRow } from '../mail/index.ts';
 import { assertPasswordAcceptable, emailKeyOf, findAccount, findAccountByEmail } from './account.actions.ts';
-import type { AccountRow } from './account.queries.ts';
+import { findAccountsByIds, type AccountRow } from './account.queries.ts';
 import { openAccount } from './account.seal.ts';
 import {
   consumeReset,
-  findAccountsByIds,
   findLatestResetAt,
   findResetByTokenHash,
   flagAccountsResetRequired,
@@ -77,15 +76,19 @@ export interface IssuedResetLink {
 }
 
 /**
- * A fresh reset link for an account, made at the moment a mail that carries it is sent (an incident's
- * "action required" notice, rendered by the mail worker): the row is stored (hash only) and the link returned
- * for that mail alone. `forced` links last PASSWORD_RESET_FORCED_TTL (72 h by default). The account's
- * password and sessions are not touched: containment does that.
+ * Fresh reset links, made at the moment the mails that carry them are sent (an incident's "action required"
+ * notices, rendered by the mail worker): the rows are stored (hash only) in one statement and the links
+ * returned in order, each for its one mail alone. `forced` links last PASSWORD_RESET_FORCED_TTL (72 h by
+ * default). The accounts' passwords and sessions are not touched: containment does that.
  */
-export const issueResetLink = async (ctx: AppContext, accountId: string, reason: 'forced' = 'forced', now: number = ctx.now()): Promise<IssuedResetLink> => {
-  const { token, reset, ttlMs } = newReset(ctx, accountId, reason, now);
-  await insertResets(ctx.database.db, [reset]);
-  return { resetId: reset.id, link: resetLink(ctx.config.publicUrl.origin, token), ttlMs, expiresAt: reset.expires_at };
+export const issueResetLinks = async (ctx: AppContext, accountIds: string[], reason: 'forced' = 'forced', now: number = ctx.now()): Promise<IssuedResetLink[]> => {
+  const made = accountIds.map((accountId) => newReset(ctx, accountId, reason, now));
+  await insertResets(
+    ctx.database.db,
+    made.map((m) => m.reset),
+  );
+  const origin = ctx.config.publicUrl.origin;
+  return made.map(({ token, reset, ttlMs }) => ({ resetId: reset.id, link: resetLink(origin, token), ttlMs, expiresAt: reset.expires_at }));
 };
 
 /**

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.ts';
-import { findAccount, issueResetLink } from '../identity/index.ts';
+import { findAccounts, issueResetLinks } from '../identity/index.ts';
 import { MailNotRenderable, type MailRenderer, type MailRenderers, type RenderedDelivery } from '../mail/index.ts';
 import { openIncident, openMailingMessage } from './incident.seal.ts';
 import { findIncidentRow, findMailingRow } from './mailing.queries.ts';
@@ -36,35 +36,47 @@ const loadMailing = (ctx: AppContext, batch: Map<string, unknown>, mailingId: st
 };
 
 /**
- * An incident notice, rendered when the worker sends it: the address and name read from the account now,
- * the incident's notice as it reads now, and for "action required" a reset link made now (its row holds only
- * the token's hash; the token is in this one mail). A mail whose account is gone fails with the reason.
+ * Incident notices, rendered when the worker sends them (those claimed together, together): the address and
+ * name read from each account now (one query), the incident's notice as it reads now, and for "action
+ * required" a reset link made now (the rows, one statement, hold only the tokens' hashes; each token is in its
+ * one mail). A mail whose account is gone fails with the reason; nothing is made for it.
  */
-export const renderIncidentNotice: MailRenderer = async (ctx, mail, batch): Promise<RenderedDelivery> => {
-  if (mail.mailing_id === null || mail.account_id === null) throw new MailNotRenderable('This notice names no mailing or no account; nothing was sent.');
-  const mailing = await loadMailing(ctx, batch, mail.mailing_id);
-  if (!mailing) throw new MailNotRenderable('Its incident mailing no longer exists; nothing was sent.');
-  const account = await findAccount(ctx, mail.account_id);
-  if (!account) throw new MailNotRenderable('The account no longer exists; nothing was sent.');
-  const person = { displayName: account.display_name };
-  const c = mailing.context;
-  switch (mailing.template) {
-    case 'action-required': {
-      const reset = await issueResetLink(ctx, account.id, 'forced');
-      return { to: account.email, rendered: renderActionRequired(c, person, reset) };
+export const renderIncidentNotices: MailRenderer = async (ctx, mails, batch): Promise<Array<RenderedDelivery | Error>> => {
+  const accounts = new Map((await findAccounts(ctx, mails.flatMap((m) => (m.account_id === null ? [] : [m.account_id])))).map((a) => [a.id, a]));
+  const prepared = await Promise.all(
+    mails.map(async (mail) => {
+      if (mail.mailing_id === null || mail.account_id === null) return new MailNotRenderable('This notice names no mailing or no account; nothing was sent.');
+      const mailing = await loadMailing(ctx, batch, mail.mailing_id);
+      if (!mailing) return new MailNotRenderable('Its incident mailing no longer exists; nothing was sent.');
+      const account = accounts.get(mail.account_id);
+      if (!account) return new MailNotRenderable('The account no longer exists; nothing was sent.');
+      if (mailing.template === 'admin-report') return new MailNotRenderable('An admin report is rendered when it is queued; this one has no content.');
+      if (mailing.template === 'follow-up' && !mailing.message) return new MailNotRenderable('This follow-up has no text; nothing was sent.');
+      return { mailing, account };
+    }),
+  );
+  const needLinks = prepared.flatMap((p) => (p instanceof Error || p.mailing.template !== 'action-required' ? [] : [p.account.id]));
+  const links = needLinks.length > 0 ? await issueResetLinks(ctx, needLinks, 'forced') : [];
+  let nextLink = 0;
+  return prepared.map((p): RenderedDelivery | Error => {
+    if (p instanceof Error) return p;
+    const { mailing, account } = p;
+    const person = { displayName: account.display_name };
+    const c = mailing.context;
+    switch (mailing.template) {
+      case 'action-required':
+        return { to: account.email, rendered: renderActionRequired(c, person, links[nextLink++]!) };
+      case 'precautionary':
+        return { to: account.email, rendered: renderPrecautionary(c, person) };
+      case 'reassurance':
+        return { to: account.email, rendered: renderReassurance(c, person) };
+      case 'follow-up':
+        return { to: account.email, rendered: renderFollowUp(c, person, mailing.message!) };
+      case 'admin-report':
+        return new MailNotRenderable('An admin report is rendered when it is queued; this one has no content.');
     }
-    case 'precautionary':
-      return { to: account.email, rendered: renderPrecautionary(c, person) };
-    case 'reassurance':
-      return { to: account.email, rendered: renderReassurance(c, person) };
-    case 'follow-up':
-      if (!mailing.message) throw new MailNotRenderable('This follow-up has no text; nothing was sent.');
-      return { to: account.email, rendered: renderFollowUp(c, person, mailing.message) };
-    case 'admin-report':
-      // Reports are rendered when queued; one without content cannot be made here.
-      throw new MailNotRenderable('An admin report is rendered when it is queued; this one has no content.');
-  }
+  });
 };
 
 /** What the incidents domain renders at send time: hand it to createMailWorker / createConfiguredMailWorker. */
-export const incidentMailRenderers = (): MailRenderers => ({ incident_notice: renderIncidentNotice });
+export const incidentMailRenderers = (): MailRenderers => ({ incident_notice: renderIncidentNotices });
