@@ -76,7 +76,7 @@ export const retryDelayMs = (attempt: number, baseMs: number, maxMs: number): nu
   return Math.round(raw * (0.8 + Math.random() * 0.4));
 };
 
-/** Mails a worker sends at once unless told otherwise. */
+/** Mails a worker sends at once unless told otherwise; `conclave serve` takes MAIL_CONCURRENCY (default 16). */
 export const DEFAULT_MAIL_CONCURRENCY = 16;
 
 interface Composed {
@@ -320,6 +320,6 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
 /** The worker `conclave serve` runs when SMTP_URL is set; undefined (mail waits in the outbox) when not. */
 export const createConfiguredMailWorker = (ctx: AppContext, options: Omit<MailWorkerOptions, 'transport'> = {}): MailWorker | undefined => {
   if (!ctx.config.smtpUrl) return undefined;
-  const concurrency = options.concurrency ?? DEFAULT_MAIL_CONCURRENCY;
+  const concurrency = options.concurrency ?? ctx.config.mailConcurrency;
   return createMailWorker(ctx, { ...options, concurrency, transport: createSmtpTransport(ctx.config.smtpUrl, { maxConnections: concurrency }) });
 };
