@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { newId } from '../crypto/index.ts';
+import { newId, scanStorage } from '../crypto/index.ts';
 import type { IncidentSegment } from '../db/index.ts';
 import { isAppError } from '../errors.ts';
 import { emailKeyOf, prepareAccount, saveNewAccount } from '../identity/index.ts';
@@ -303,6 +303,7 @@ describeEachEngine('incident notices', (engine) => {
       assert.match(row.recipient ?? '', /^cv1\./, 'the address it went to, sealed');
       assert.match(row.content ?? '', /^cv1\./);
     }
+    assert.deepEqual((await scanStorage(db(), t.ctx.database.engine)).filter((f) => f.level === 'fail'), [], 'the storage scan finds the outbox sealed');
     const audit = await db().selectFrom('audit_entries').select(['action', 'detail']).where('action', '=', 'incident.notify').execute();
     assert.ok(audit.some((e) => e.detail.includes(incident.id)));
     assert.ok(audit.every((e) => !e.detail.includes('@')), 'no address in the audit log');
