@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildApp } from '../app.ts';
 import { createServices } from '../services.ts';
 import { issueSetupToken } from '../instances/index.ts';
+import { incidentMailRenderers } from '../incidents/index.ts';
 import { createConfiguredMailWorker } from '../mail/index.ts';
 import { configFromEnv, runCommand } from './run.ts';
 
@@ -17,7 +18,8 @@ export const registerServeCommand = (program: Command): void => {
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
         await services.startAudit();
-        const mailWorker = createConfiguredMailWorker(services);
+        // Incident notices are rendered when sent; the incidents domain renders them.
+        const mailWorker = createConfiguredMailWorker(services, { renderers: incidentMailRenderers() });
         mailWorker?.start();
         if (!mailWorker) services.log.warn('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>');
         const address = app.server.address();

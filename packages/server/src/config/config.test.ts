@@ -78,7 +78,10 @@ describe('configuration', () => {
     assert.equal(config.forcedResetTtlMs, 72 * 3_600_000);
     assert.deepEqual(config.resetRateLimitPerEmail, { max: 3, windowMs: 3_600_000 });
     assert.equal(loadConfig({}).smtpUrl, undefined);
-    const problems = problemsOf({ SMTP_URL: 'http://user:hunter2secret@mail.example.org', MAIL_FROM: 'x@y.org\r\nBcc: z@w.org', PASSWORD_RESET_TTL: '30d' }).join('\n');
+    assert.equal(config.mailConcurrency, 16);
+    assert.equal(loadConfig({ MAIL_CONCURRENCY: '4' }).mailConcurrency, 4);
+    const problems = problemsOf({ SMTP_URL: 'http://user:hunter2secret@mail.example.org', MAIL_FROM: 'x@y.org\r\nBcc: z@w.org', PASSWORD_RESET_TTL: '30d', MAIL_CONCURRENCY: '0' }).join('\n');
+    assert.match(problems, /^MAIL_CONCURRENCY="0"/m);
     assert.match(problems, /^SMTP_URL is not an SMTP server address/m);
     assert.doesNotMatch(problems, /hunter2secret/, 'the SMTP password is not echoed');
     assert.match(problems, /^MAIL_FROM=/m);

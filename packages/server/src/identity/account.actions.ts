@@ -7,6 +7,7 @@ import { openAccount, sealAccount } from './account.seal.ts';
 import {
   findAccountByEmailKey,
   findAccountById,
+  findAccountsByIds,
   insertAccount,
   updateAccountCredentials,
   updateAccountPasswordHash,
@@ -31,6 +32,10 @@ export const findAccount = async (ctx: AppContext, id: string): Promise<AccountR
   const row = await findAccountById(ctx.database.db, id);
   return row && openAccount(ctx.keyring, row);
 };
+
+/** Accounts by id, opened, in one query (those that exist; in id order). */
+export const findAccounts = async (ctx: AppContext, ids: string[]): Promise<AccountRow[]> =>
+  (await findAccountsByIds(ctx.database.db, [...new Set(ids)])).map((row) => openAccount(ctx.keyring, row));
 
 /** Stores a prepared account, sealed. */
 export const saveNewAccount = async (ctx: AppContext, db: Kysely<Schema>, row: AccountRow): Promise<void> => {

@@ -24,6 +24,9 @@ export const findAccountByEmailKey = (db: Kysely<Schema>, emailKey: string): Pro
 export const findAccountById = (db: Kysely<Schema>, id: string): Promise<AccountRow | undefined> =>
   db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
 
+export const findAccountsByIds = (db: Kysely<Schema>, ids: string[]): Promise<AccountRow[]> =>
+  ids.length === 0 ? Promise.resolve([]) : db.selectFrom('accounts').selectAll().where('id', 'in', ids).orderBy('id').execute();
+
 export const insertAccount = async (db: Kysely<Schema>, row: AccountRow): Promise<void> => {
   await db.insertInto('accounts').values(row).execute();
 };

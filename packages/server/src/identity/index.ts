@@ -6,6 +6,7 @@ export {
   emailKeyOf,
   findAccount,
   findAccountByEmail,
+  findAccounts,
   saveNewAccount,
   passwordMatches,
   prepareAccount,
@@ -58,10 +59,12 @@ export {
   forceResetAccount,
   forceResetEveryone,
   RECHECK_ABOVE,
+  issueResetLinks,
   refuseLoginIfResetRequired,
   requestPasswordReset,
   type AccountIdPages,
   type ForcedResetResult,
+  type IssuedResetLink,
 } from './password-reset.actions.ts';
 export { registerPasswordResetRoutes } from './password-reset.routes.ts';
 export { sealAccountsInClear } from './account.upgrade.ts';

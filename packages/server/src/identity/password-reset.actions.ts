@@ -3,11 +3,10 @@ import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.
 import { AppError } from '../errors.ts';
 import { notifyMailQueued, prepareMail, queueMail, renderPasswordChanged, renderPasswordReset, resetLink, type MailRow } from '../mail/index.ts';
 import { assertPasswordAcceptable, emailKeyOf, findAccount, findAccountByEmail } from './account.actions.ts';
-import type { AccountRow } from './account.queries.ts';
+import { findAccountsByIds, type AccountRow } from './account.queries.ts';
 import { openAccount } from './account.seal.ts';
 import {
   consumeReset,
-  findAccountsByIds,
   findLatestResetAt,
   findResetByTokenHash,
   flagAccountsResetRequired,
@@ -43,11 +42,17 @@ interface PreparedReset {
   mail: MailRow;
 }
 
-/** A reset token, its row (hash only) and its mail (sealed): all made before any transaction opens. */
-const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordResetRow['reason'], now: number, idempotencyKey?: string): PreparedReset => {
+/** A reset token and its row: the row holds only the token's SHA-256; the token goes only into a mail. */
+const newReset = (ctx: AppContext, accountId: string, reason: PasswordResetRow['reason'], now: number): { token: string; reset: PasswordResetRow; ttlMs: number } => {
   const token = newSecretToken(TOKEN_PREFIX.reset);
   const ttlMs = reason === 'requested' ? ctx.config.passwordResetTtlMs : ctx.config.forcedResetTtlMs;
-  const reset: PasswordResetRow = { id: newId(now), account_id: account.id, token_hash: hashToken(token), reason, created_at: now, expires_at: now + ttlMs, used_at: null };
+  const reset: PasswordResetRow = { id: newId(now), account_id: accountId, token_hash: hashToken(token), reason, created_at: now, expires_at: now + ttlMs, used_at: null };
+  return { token, reset, ttlMs };
+};
+
+/** A reset token, its row (hash only) and its mail (sealed): all made before any transaction opens. */
+const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordResetRow['reason'], now: number, idempotencyKey?: string): PreparedReset => {
+  const { token, reset, ttlMs } = newReset(ctx, account.id, reason, now);
   const origin = ctx.config.publicUrl.origin;
   const mail = prepareMail(
     ctx,
@@ -62,6 +67,30 @@ const prepareReset = (ctx: AppContext, account: Recipient, reason: PasswordReset
     now,
   );
   return { reset, mail };
+};
+
+export interface IssuedResetLink {
+  resetId: string;
+  /** Goes into one mail and nowhere else (not the database, not a log). */
+  link: string;
+  ttlMs: number;
+  expiresAt: number;
+}
+
+/**
+ * Fresh reset links, made at the moment the mails that carry them are sent (an incident's "action required"
+ * notices, rendered by the mail worker): the rows are stored (hash only) in one statement and the links
+ * returned in order, each for its one mail alone. `forced` links last PASSWORD_RESET_FORCED_TTL (72 h by
+ * default). The accounts' passwords and sessions are not touched: containment does that.
+ */
+export const issueResetLinks = async (ctx: AppContext, accountIds: string[], reason: 'forced' = 'forced', now: number = ctx.now()): Promise<IssuedResetLink[]> => {
+  const made = accountIds.map((accountId) => newReset(ctx, accountId, reason, now));
+  await insertResets(
+    ctx.database.db,
+    made.map((m) => m.reset),
+  );
+  const origin = ctx.config.publicUrl.origin;
+  return made.map(({ token, reset, ttlMs }) => ({ resetId: reset.id, link: resetLink(origin, token), ttlMs, expiresAt: reset.expires_at }));
 };
 
 /**

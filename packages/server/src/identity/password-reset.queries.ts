@@ -1,6 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { PasswordResetsTable, Schema } from '../db/index.ts';
-import type { AccountRow } from './account.queries.ts';
 
 export type PasswordResetRow = Selectable<PasswordResetsTable>;
 
@@ -42,9 +41,6 @@ export const updateAccountAfterReset = async (db: Kysely<Schema>, id: string, ch
     .where('id', '=', id)
     .execute();
 };
-
-export const findAccountsByIds = (db: Kysely<Schema>, ids: string[]): Promise<AccountRow[]> =>
-  ids.length === 0 ? Promise.resolve([]) : db.selectFrom('accounts').selectAll().where('id', 'in', ids).orderBy('id').execute();
 
 /** One page of every account id, in id order (keyset: pass the last id of the previous page). */
 export const listAccountIdsAfter = async (db: Kysely<Schema>, afterId: string | undefined, limit: number): Promise<string[]> => {

@@ -1,12 +1,24 @@
-export { escapeHtml, renderPasswordChanged, renderPasswordReset, resetLink, type RenderedMail } from './mail.templates.ts';
+export { durationWords, escapeHtml, greetingName, htmlPage, renderPasswordChanged, renderPasswordReset, resetLink, utc, type RenderedMail } from './mail.templates.ts';
 export { createSmtpTransport, describeSendFailure, type MailTransport, type OutgoingMessage } from './mail.transport.ts';
-export { createConfiguredMailWorker, createMailWorker, retryDelayMs, type MailWorker, type MailWorkerOptions } from './mail.worker.ts';
+export {
+  MailNotRenderable,
+  createConfiguredMailWorker,
+  createMailWorker,
+  retryDelayMs,
+  type MailRenderer,
+  type MailRenderers,
+  type MailWorker,
+  type MailWorkerOptions,
+  type RenderedDelivery,
+} from './mail.worker.ts';
 export {
   findOutboxMail,
   listOutbox,
   messageIdOf,
   notifyMailQueued,
   openMail,
+  openMailError,
+  openMailRecipient,
   prepareMail,
   queueMail,
   type MailContent,

@@ -11,17 +11,19 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 
 /** A display name on one line, bounded: it goes into a greeting, never into a header. */
-const greetingName = (name: string): string => name.replace(/[\p{Cc}\u2028\u2029]/gu, ' ').trim().slice(0, 100);
+export const greetingName = (name: string): string => name.replace(/[\p{Cc}\u2028\u2029]/gu, ' ').trim().slice(0, 100);
 
-const utc = (at: number): string => `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+export const utc = (at: number): string => `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-const durationWords = (ms: number): string => {
+/** 1 hour, 3 days, 90 minutes. */
+export const durationWords = (ms: number): string => {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hour${ms === 3_600_000 ? '' : 's'}`;
   return `${Math.max(1, Math.round(ms / 60_000))} minutes`;
 };
 
-const page = (title: string, paragraphs: string[]): string =>
+/** A minimal HTML mail: each paragraph is already-escaped HTML. */
+export const htmlPage = (title: string, paragraphs: string[]): string =>
   [
     '<!doctype html>',
     `<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>`,
@@ -57,7 +59,7 @@ export const renderPasswordReset = (input: PasswordResetMail): RenderedMail => {
   return {
     subject: input.reason === 'requested' ? 'Reset your Conclave password' : 'Choose a new Conclave password',
     text: [`Hello ${name},`, '', why, '', 'Choose a new password here:', '', input.link, '', validity, ignore, '', '— Conclave', ''].join('\n'),
-    html: page('Conclave password reset', [
+    html: htmlPage('Conclave password reset', [
       `Hello ${escapeHtml(name)},`,
       escapeHtml(why),
       `<a href="${escapeHtml(input.link)}">Choose a new password</a>`,
@@ -81,6 +83,6 @@ export const renderPasswordChanged = (input: PasswordChangedMail): RenderedMail 
   return {
     subject: 'Your Conclave password was changed',
     text: [`Hello ${name},`, '', what, '', ifNot, '', '— Conclave', ''].join('\n'),
-    html: page('Conclave password changed', [`Hello ${escapeHtml(name)},`, escapeHtml(what), escapeHtml(ifNot), '— Conclave']),
+    html: htmlPage('Conclave password changed', [`Hello ${escapeHtml(name)},`, escapeHtml(what), escapeHtml(ifNot), '— Conclave']),
   };
 };

@@ -8,6 +8,7 @@ import { startSmtpSink, type SmtpSink } from '../testing/smtp-sink.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newEmail, type TestApp } from '../testing/test-app.ts';
 import { testLogDir } from '../testing/test-env.ts';
 import { scanStorage } from '../crypto/index.ts';
+import { createBatcher } from './mail.batcher.ts';
 import { countMailsByStatus, createMailWorker, createSmtpTransport, escapeHtml, findOutboxMail, notifyMailQueued, prepareMail, queueMail, renderPasswordChanged, renderPasswordReset, retryDelayMs } from './index.ts';
 
 after(closeTestPools);
@@ -30,6 +31,25 @@ describe('mail templates', () => {
     const changed = renderPasswordChanged({ origin: 'http://x.org', displayName: '<b>', changedAt: Date.UTC(2026, 0, 2, 3, 4) });
     assert.match(changed.text, /2026-01-02 03:04 UTC/);
     assert.match(changed.html, /&lt;b&gt;/);
+  });
+
+  test('group commit: calls in one turn go together, calls during a flush go in the next one, errors reach each caller', async () => {
+    const groups: number[][] = [];
+    let release: (() => void) | undefined;
+    const batched = createBatcher(async (items: number[]) => {
+      groups.push(items);
+      if (items.includes(99)) throw new Error('the write failed');
+      if (groups.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return items.map((n) => n * 2);
+    });
+    const first = [batched(1), batched(2), batched(3)];
+    await new Promise((resolve) => setImmediate(resolve));
+    const during = [batched(4), batched(5)];
+    release?.();
+    assert.deepEqual(await Promise.all([...first, ...during]), [2, 4, 6, 8, 10]);
+    assert.deepEqual(groups, [[1, 2, 3], [4, 5]]);
+    await assert.rejects(batched(99), /the write failed/);
+    assert.equal(await batched(7), 14, 'a failed group does not stop the next');
   });
 
   test('retry delays grow exponentially, capped, with jitter', () => {
@@ -148,6 +168,53 @@ describeEachEngine('mail outbox and worker', (engine) => {
     }
   });
 
+  test('a mail goes out whole: encoded subject, name and address, both parts, lines that start with a dot', async () => {
+    const to = newEmail('mime');
+    const text = `Grüße — ${'long line '.repeat(40)}\n.\n..two dots\nend`;
+    const html = '<p>Grüße &amp; <b>bold</b></p>\n.\n';
+    const row = prepareMail(t.ctx, { kind: 'password_changed', accountId: null, to, idempotencyKey: `test:${to}`, rendered: { subject: '[INC-1] Ünïcode — a subject long enough to be folded over more than one header line', text, html } });
+    assert.equal(await queueMail(t.ctx.database.db, row), true);
+    const start = sink.received.length;
+    const w = worker();
+    await w.runOnce();
+    await w.stop();
+    const [got] = sink.received.slice(start);
+    assert.equal(got?.subject, '[INC-1] Ünïcode — a subject long enough to be folded over more than one header line');
+    assert.equal(got?.to, to);
+    assert.equal(got?.text, text);
+    assert.equal(got?.html.trimEnd(), html.trimEnd());
+    assert.equal(got?.messageId, `<${row.id}@localhost>`);
+  });
+
+  test('with claims and outcomes grouped, a worker never holds more claimed, unsent mails than it has slots', async () => {
+    const slow = await startSmtpSink({ dataDelayMs: 40 });
+    try {
+      const mails = await queue(9);
+      let holding = 0;
+      let most = 0;
+      const w = createMailWorker(t.ctx, {
+        transport: createSmtpTransport(new URL(slow.url), { maxConnections: 3 }),
+        concurrency: 3,
+        hooks: {
+          afterClaim: async () => {
+            holding += 1;
+            most = Math.max(most, holding);
+          },
+          afterAccepted: async () => {
+            holding -= 1;
+          },
+        },
+      });
+      await w.runOnce();
+      await w.stop();
+      assert.equal(slow.received.length, mails.length);
+      assert.ok(most <= 3, `at most one claimed, unsent mail per slot (saw ${most})`);
+      for (const mail of mails) assert.equal((await statusOf(mail.id)).status, 'sent');
+    } finally {
+      await slow.close();
+    }
+  });
+
   const runWorkerProcess = (args: string[], expectHung: number): Promise<{ kill(): Promise<void> }> =>
     new Promise((resolve, reject) => {
       const env: Record<string, string> = { ...t.env, CONCLAVE_TEST_LOG_DIR: testLogDir(), PATH: process.env['PATH'] ?? '' };
@@ -177,8 +244,11 @@ describeEachEngine('mail outbox and worker', (engine) => {
     const start = sink.received.length;
     const mails = await queue(8);
     // Two go through, then three are claimed and the process dies holding them.
+    const sentBefore = (await countMailsByStatus(t.ctx.database.db)).sent;
     const child = await runWorkerProcess(['--pass', '2', '--hang-at', 'claim', '--concurrency', '3'], 3);
     await sink.waitFor(start + 2);
+    // A slot commits a mail's outcome while it claims its next one: wait for the two to be recorded.
+    for (let i = 0; i < 200 && (await countMailsByStatus(t.ctx.database.db)).sent < sentBefore + 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
     await child.kill();
     const counts = await countMailsByStatus(t.ctx.database.db);
     assert.equal(counts.sending, 3, 'three claims outlived their process');

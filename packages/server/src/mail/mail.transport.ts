@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import { composeMail } from './mail.mime.ts';
 
 /** One mail as it goes to the SMTP server. */
 export interface OutgoingMessage {
@@ -56,17 +57,7 @@ export const createSmtpTransport = (url: URL, options: { maxConnections: number 
   });
   return {
     async send(message) {
-      const info = await transporter.sendMail({
-        from: message.from,
-        to: message.to,
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        messageId: message.messageId,
-        headers: { 'Auto-Submitted': 'auto-generated' },
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      });
+      const info = await transporter.sendMail(composeMail(message));
       return { response: String(info.response ?? '') };
     },
     close() {

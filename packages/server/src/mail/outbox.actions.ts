@@ -71,6 +71,10 @@ export const onMailQueued = (listener: () => void): (() => void) => {
   return () => queued.off('queued', listener);
 };
 
+/** The recipient and last error of a row read by another query (an incident mailing's listing). */
+export const openMailRecipient = (ctx: AppContext, id: string, sealed: string): string => ctx.keyring.server.open(FIELD.recipient, id, sealed);
+export const openMailError = (ctx: AppContext, id: string, sealed: string): string => ctx.keyring.server.open(FIELD.lastError, id, sealed);
+export const sealMailRecipient = (ctx: AppContext, id: string, to: string): string => ctx.keyring.server.seal(FIELD.recipient, id, to);
 export const sealMailContent = (ctx: AppContext, id: string, content: MailContent): string => ctx.keyring.server.seal(FIELD.content, id, JSON.stringify(content));
 export const sealMailError = (ctx: AppContext, id: string, error: string): string => ctx.keyring.server.seal(FIELD.lastError, id, error.slice(0, 1000));
 

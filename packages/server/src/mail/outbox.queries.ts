@@ -1,5 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { MailOutboxTable, MailStatus, Schema } from '../db/index.ts';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type { Engine, MailKind, MailOutboxTable, MailStatus, Schema } from '../db/index.ts';
 
 export type MailRow = Selectable<MailOutboxTable>;
 
@@ -13,14 +13,18 @@ export const insertMail = async (db: Kysely<Schema>, row: MailRow): Promise<bool
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 };
 
-/** Ids of queued mails whose time has come, oldest first. */
-export const findDueMailIds = async (db: Kysely<Schema>, now: number, limit: number): Promise<string[]> =>
+/**
+ * Ids of queued mails whose time has come, oldest first. A mail rendered when sent (no content yet) is only
+ * for a worker that has a renderer for its kind: one without leaves it for one with.
+ */
+export const findDueMailIds = async (db: Kysely<Schema>, now: number, limit: number, renderableKinds: readonly MailKind[] = []): Promise<string[]> =>
   (
     await db
       .selectFrom('mail_outbox')
       .select('id')
       .where('status', '=', 'queued')
       .where('next_attempt_at', '<=', now)
+      .where((eb) => (renderableKinds.length > 0 ? eb.or([eb('content', 'is not', null), eb('kind', 'in', [...renderableKinds])]) : eb('content', 'is not', null)))
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit)
@@ -28,42 +32,80 @@ export const findDueMailIds = async (db: Kysely<Schema>, now: number, limit: num
   ).map((row) => row.id);
 
 /**
- * Claims one queued mail for this node (status `sending`, one more attempt) if nobody claimed it first; the
- * claimed row, or undefined. The conditional update is the lock: two nodes never both win it.
+ * Claims queued mails for this node (status `sending`, one more attempt), each only if nobody claimed it
+ * first; the claimed rows. The conditional update is the lock: two nodes never both win one mail. The
+ * worker claims only mails it is about to send, one per free sending slot, several in one statement when
+ * several slots are free at once.
  */
-export const claimMail = (db: Kysely<Schema>, id: string, nodeId: string, now: number): Promise<MailRow | undefined> =>
-  db
-    .updateTable('mail_outbox')
-    .set((eb) => ({ status: 'sending', claimed_by: nodeId, claimed_at: now, attempts: eb('attempts', '+', 1), updated_at: now }))
-    .where('id', '=', id)
-    .where('status', '=', 'queued')
-    .where('next_attempt_at', '<=', now)
-    .returningAll()
-    .executeTakeFirst();
+export const claimMails = (db: Kysely<Schema>, ids: string[], nodeId: string, now: number): Promise<MailRow[]> =>
+  ids.length === 0
+    ? Promise.resolve([])
+    : db
+        .updateTable('mail_outbox')
+        .set((eb) => ({ status: 'sending', claimed_by: nodeId, claimed_at: now, attempts: eb('attempts', '+', 1), updated_at: now }))
+        .where('id', 'in', ids)
+        .where('status', '=', 'queued')
+        .where('next_attempt_at', '<=', now)
+        .returningAll()
+        .execute();
 
-type Claim = { id: string; nodeId: string; claimedAt: number };
+export type Claim = { id: string; nodeId: string; claimedAt: number };
 
-/** Ends a claim this node still holds; false when it had lost it (the lease expired and another node took it). */
-const finishClaim = async (db: Kysely<Schema>, claim: Claim, patch: Partial<MailRow>): Promise<boolean> => {
-  const result = await db
-    .updateTable('mail_outbox')
-    .set({ ...patch, claimed_by: null, claimed_at: null })
-    .where('id', '=', claim.id)
-    .where('status', '=', 'sending')
-    .where('claimed_by', '=', claim.nodeId)
-    .where('claimed_at', '=', claim.claimedAt)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+/**
+ * How a claim ends. `recipient`: the sealed address a mail rendered at send time went to (kept for the
+ * record); `content`: what stays of a sent mail (the sealed subject).
+ */
+export type ClaimOutcome =
+  | { claim: Claim; status: 'sent'; content: string; recipient?: string | undefined; now: number }
+  | { claim: Claim; status: 'queued'; nextAttemptAt: number; lastError: string; recipient?: string | undefined; now: number }
+  | { claim: Claim; status: 'failed'; lastError: string; recipient?: string | undefined; now: number };
+
+/**
+ * Ends claims this node still holds, all in one statement (one commit, one round trip); for each, whether
+ * the node still held it (false: its lease expired and another node took the mail). A sent mail's bodies are
+ * replaced by what `content` keeps and its last error cleared; a retried one is queued again for later.
+ */
+export const finishClaims = async (db: Kysely<Schema>, engine: Engine, outcomes: ClaimOutcome[]): Promise<boolean[]> => {
+  if (outcomes.length === 0) return [];
+  const pg = engine === 'postgres';
+  const text = (value: string | null): RawBuilder<unknown> => (pg ? sql`${value}::text` : sql`${value}`);
+  const int = (value: number | null): RawBuilder<unknown> => (pg ? sql`${value}::bigint` : sql`${value}`);
+  const rows = outcomes.map((o) => {
+    const values = [
+      text(o.claim.id),
+      text(o.claim.nodeId),
+      int(o.claim.claimedAt),
+      text(o.status),
+      text(o.status === 'sent' ? o.content : null),
+      text(o.recipient ?? null),
+      int(o.status === 'queued' ? o.nextAttemptAt : null),
+      text(o.status === 'sent' ? null : o.lastError),
+      int(o.status === 'sent' ? o.now : null),
+      int(o.now),
+    ];
+    return sql`(${sql.join(values)})`;
+  });
+  const columns = ['id', 'claimed_by', 'claimed_at', 'status', 'content', 'recipient', 'next_attempt_at', 'last_error', 'sent_at', 'updated_at'];
+  // SQLite names a VALUES list's columns column1, column2…; PostgreSQL takes them from the alias.
+  const source = pg
+    ? sql`(values ${sql.join(rows)}) as v(${sql.join(columns.map((c) => sql.raw(c)))})`
+    : sql`(select ${sql.join(columns.map((c, i) => sql.raw(`column${i + 1} as ${c}`)))} from (values ${sql.join(rows)})) as v`;
+  const result = await sql<{ id: string }>`update mail_outbox set
+      status = v.status,
+      content = coalesce(v.content, mail_outbox.content),
+      recipient = coalesce(v.recipient, mail_outbox.recipient),
+      next_attempt_at = coalesce(v.next_attempt_at, mail_outbox.next_attempt_at),
+      last_error = v.last_error,
+      sent_at = coalesce(v.sent_at, mail_outbox.sent_at),
+      updated_at = v.updated_at,
+      claimed_by = null,
+      claimed_at = null
+    from ${source}
+    where mail_outbox.id = v.id and mail_outbox.status = 'sending' and mail_outbox.claimed_by = v.claimed_by and mail_outbox.claimed_at = v.claimed_at
+    returning mail_outbox.id`.execute(db);
+  const kept = new Set(result.rows.map((row) => row.id));
+  return outcomes.map((o) => kept.has(o.claim.id));
 };
-
-export const markMailSent = (db: Kysely<Schema>, claim: Claim, content: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'sent', content, sent_at: now, updated_at: now, last_error: null });
-
-export const markMailRetry = (db: Kysely<Schema>, claim: Claim, nextAttemptAt: number, lastError: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'queued', next_attempt_at: nextAttemptAt, last_error: lastError, updated_at: now });
-
-export const markMailFailed = (db: Kysely<Schema>, claim: Claim, lastError: string, now: number): Promise<boolean> =>
-  finishClaim(db, claim, { status: 'failed', last_error: lastError, updated_at: now });
 
 /** Mails left in `sending` by a node that stopped (its lease expired). */
 export const findExpiredClaims = (db: Kysely<Schema>, claimedBefore: number, limit: number): Promise<MailRow[]> =>

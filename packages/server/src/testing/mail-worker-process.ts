@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../http/logger.ts';
+import { incidentMailRenderers } from '../incidents/index.ts';
 import { createMailWorker, createSmtpTransport } from '../mail/index.ts';
 import { createServices } from '../services.ts';
 import { testLogDir } from './test-env.ts';
@@ -32,6 +33,7 @@ const worker = createMailWorker(services, {
   transport: createSmtpTransport(config.smtpUrl, { maxConnections: concurrency }),
   concurrency,
   pollMs: 50,
+  renderers: incidentMailRenderers(),
   hooks: hangAt === 'claim' ? { afterClaim: (mail) => maybeHang(mail.id) } : { afterAccepted: (mail) => maybeHang(mail.id) },
 });
 worker.start();
