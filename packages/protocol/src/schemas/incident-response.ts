@@ -182,3 +182,97 @@ export const IncidentProgress = Type.Object({
     series: Type.Array(Type.Object({ at: Timestamp, delivered: Type.Integer({ description: 'Cumulative.' }) })),
   }),
 });
+
+// ---- Notices ----
+
+const AffectedTemplate = Type.Union([Type.Literal('action-required'), Type.Literal('precautionary'), Type.Literal('none')]);
+export const NoticeTemplate = Type.Union([Type.Literal('action-required'), Type.Literal('precautionary'), Type.Literal('reassurance'), Type.Literal('follow-up'), Type.Literal('admin-report')]);
+export const MailingTarget = Type.Union([Type.Literal('everyone'), IncidentSegment, Type.Literal('admins')]);
+
+export const NotifyRequest = Type.Object(
+  {
+    scopeId: Type.Optional(Type.Union([Id, Type.Null()], { description: 'Omitted: the latest scope. Null: no scope, everyone gets the affected template.' })),
+    plan: Type.Optional(
+      Type.Object(
+        {
+          affected: Type.Optional(AffectedTemplate),
+          possibly_affected: Type.Optional(AffectedTemplate),
+          not_affected: Type.Optional(Type.Union([Type.Literal('reassurance'), Type.Literal('none')], { description: 'Default none: a notice to people who were not affected alarms them.' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    adminReports: Type.Optional(Type.Boolean({ description: 'Default true (with a scope).' })),
+    ratePerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'Default 200.' })),
+    dryRun: Type.Optional(Type.Boolean({ description: 'Counts per segment and a rendered sample of each mail; nothing is written.' })),
+  },
+  { additionalProperties: false },
+);
+export type NotifyRequest = Static<typeof NotifyRequest>;
+
+export const FollowUpRequest = Type.Object(
+  {
+    scopeId: Type.Optional(Type.Union([Id, Type.Null()])),
+    segment: Type.Union([Type.Literal('everyone'), IncidentSegment]),
+    subject: SingleLine({ minLength: 1, maxLength: 150 }),
+    body: Type.String({ pattern: MULTI_LINE_PATTERN, minLength: 1, maxLength: 20_000 }),
+    ratePerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    dryRun: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type FollowUpRequest = Static<typeof FollowUpRequest>;
+
+const RenderedSample = Type.Object({ subject: Type.String(), text: Type.Optional(Type.String()), html: Type.Optional(Type.String()) });
+
+export const NoticePlan = Type.Object({
+  scopeId: Type.Union([Id, Type.Null()]),
+  segments: Type.Array(Type.Object({ segment: Type.Union([Type.Literal('everyone'), IncidentSegment]), people: Type.Integer(), template: Type.Union([NoticeTemplate, Type.Literal('none')]), alreadyQueued: Type.Integer() })),
+  adminReports: Type.Union([Type.Object({ instances: Type.Integer(), recipients: Type.Integer(), alreadyQueued: Type.Integer() }), Type.Null()]),
+  samples: Type.Array(Type.Object({ template: NoticeTemplate, rendered: RenderedSample })),
+});
+
+export const QueuedMailing = Type.Object({ id: Id, target: MailingTarget, template: NoticeTemplate, queued: Type.Integer(), added: Type.Integer() });
+export const QueuedMailings = Type.Object({ mailings: Type.Array(QueuedMailing) });
+export const FollowUpPlan = Type.Object({ people: Type.Integer(), sample: RenderedSample });
+
+export const MailCounts = Type.Object({ queued: Type.Integer(), sending: Type.Integer(), sent: Type.Integer(), failed: Type.Integer() });
+export const MailingStatusList = Type.Object({
+  mailings: Type.Array(
+    Type.Object({
+      id: Id,
+      target: MailingTarget,
+      template: NoticeTemplate,
+      subject: Type.Union([Type.String(), Type.Null()]),
+      status: Type.Union([Type.Literal('queuing'), Type.Literal('queued')]),
+      ratePerSecond: Type.Integer(),
+      queued: Type.Integer(),
+      mails: MailCounts,
+      createdAt: Timestamp,
+    }),
+  ),
+});
+
+export const MailingParams = Type.Object({ ref: IncidentRef, mailingId: Id }, { additionalProperties: false });
+export const RecipientsQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    after: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+export const RecipientPage = Type.Object({
+  recipients: Type.Array(
+    Type.Object({
+      mailId: Id,
+      accountId: Type.Union([Type.String(), Type.Null()]),
+      email: Type.Union([Type.String(), Type.Null()]),
+      status: Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')]),
+      attempts: Type.Integer(),
+      sentAt: Type.Union([Timestamp, Type.Null()]),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  next: Type.Union([Id, Type.Null()]),
+});

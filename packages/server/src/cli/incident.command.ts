@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
 import {
@@ -12,7 +13,17 @@ import {
   instanceSlugs,
   listIncidentContainments,
   listIncidents,
+  listMailingRecipients,
+  mailingStatus,
+  noticesDeliveredOverTime,
+  incidentProgress,
   notificationDeadline,
+  planFollowUp,
+  planNotices,
+  queueFollowUp,
+  queueNotices,
+  resumeMailings,
+  type MailingProgress,
   resolveIncident,
   updateIncident,
   type BreachNotice,
@@ -313,8 +324,211 @@ export const registerIncidentCommand = (program: Command): Command => {
       ),
     );
 
+  registerNoticeCommands(incident);
   registerIncidentStatusCommands(incident);
   return incident;
+};
+
+const AFFECTED_TEMPLATES = ['action-required', 'precautionary', 'none'] as const;
+const NOT_AFFECTED_TEMPLATES = ['reassurance', 'none'] as const;
+
+const oneOf = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
+  if (!(allowed as readonly string[]).includes(value)) throw new AppError('VALIDATION_FAILED', { message: `${name} is one of ${allowed.join(', ')}, not "${value}".` });
+  return value as T;
+};
+
+const printSample = (sample: { subject: string; text?: string | undefined }): void => {
+  console.log(`    Subject: ${sample.subject}`);
+  for (const line of (sample.text ?? '').split('\n')) console.log(`    | ${line}`);
+};
+
+const registerNoticeCommands = (incident: Command): void => {
+  incident
+    .command('notify <ref>')
+    .description('Send each segment of the latest scope (or --scope) the notice that fits it, through the outbox; --dry-run first')
+    .option('--dry-run', 'print counts per segment and a rendered sample of each mail; send nothing')
+    .option('--scope <id>', 'a scope other than the latest')
+    .option('--everyone', 'no scope: every account gets the affected template')
+    .option('--affected <template>', 'action-required, precautionary or none', 'action-required')
+    .option('--possibly-affected <template>', 'action-required, precautionary or none', 'precautionary')
+    .option('--not-affected <template>', 'reassurance or none (the default: telling people who were not affected alarms them)', 'none')
+    .option('--no-admin-reports', 'do not send instance admins the report of what the incident touched in their instance')
+    .option('--rate <n>', 'mails per second, in all', '200')
+    .option('--follow-up', 'a later mailing to one segment with your own subject and text (--segment, --subject, --body-file)')
+    .option('--segment <segment>', 'with --follow-up: affected, possibly_affected, not_affected or everyone')
+    .option('--subject <text>', 'with --follow-up: the subject')
+    .option('--body-file <file>', 'with --follow-up: the plain text body ("-" reads stdin)')
+    .option('--resume', 'finish mailings a stopped run left unfinished')
+    .option('--json', 'print JSON')
+    .action(
+      (
+        ref: string,
+        options: {
+          dryRun?: boolean;
+          scope?: string;
+          everyone?: boolean;
+          affected: string;
+          possiblyAffected: string;
+          notAffected: string;
+          adminReports: boolean;
+          rate: string;
+          followUp?: boolean;
+          segment?: string;
+          subject?: string;
+          bodyFile?: string;
+          resume?: boolean;
+          json?: boolean;
+        },
+      ) =>
+        runCommand(() =>
+          withServices(async (services) => {
+            const found = await findIncident(services, ref);
+            const ratePerSecond = wholeNumber('--rate', options.rate);
+            const bar = progressBar('queuing notices');
+            const onProgress = (progress: MailingProgress): void => bar.update(progress.queued, progress.queued);
+            if (options.resume === true) {
+              const resumed = await resumeMailings(services, found.id, { onProgress });
+              bar.end();
+              if (options.json) console.log(JSON.stringify(resumed));
+              else console.log(resumed.length === 0 ? 'No mailing was left unfinished.' : resumed.map((m) => `${m.template} to ${m.target}: ${m.queued} queued (${m.added} now)`).join('\n'));
+              return;
+            }
+            const scopeId = options.everyone === true ? null : (await findIncidentScope(services, found.id, options.scope)).id;
+            if (options.followUp === true) {
+              if (options.segment === undefined || options.subject === undefined || options.bodyFile === undefined) {
+                throw new AppError('VALIDATION_FAILED', { message: 'A follow-up needs --segment, --subject and --body-file.' });
+              }
+              const body = options.bodyFile === '-' ? await readStdin() : await readFile(options.bodyFile, 'utf8');
+              const request = { incidentId: found.id, scopeId, segment: options.segment as 'everyone', subject: options.subject, body };
+              if (options.dryRun === true) {
+                const plan = await planFollowUp(services, request);
+                if (options.json) console.log(JSON.stringify(plan));
+                else {
+                  console.log(`The follow-up would go to ${plan.people.toLocaleString('en-US')} people (${options.segment}). Sample:`);
+                  printSample(plan.sample);
+                }
+                return;
+              }
+              const queued = await queueFollowUp(services, { ...request, ratePerSecond, onProgress });
+              bar.end();
+              if (options.json) console.log(JSON.stringify(queued));
+              else console.log(`Follow-up ${queued.id}: ${queued.queued.toLocaleString('en-US')} mails queued at ${ratePerSecond}/s.`);
+              return;
+            }
+            const request = {
+              incidentId: found.id,
+              scopeId,
+              plan: {
+                affected: oneOf('--affected', options.affected, AFFECTED_TEMPLATES),
+                possibly_affected: oneOf('--possibly-affected', options.possiblyAffected, AFFECTED_TEMPLATES),
+                not_affected: oneOf('--not-affected', options.notAffected, NOT_AFFECTED_TEMPLATES),
+              },
+              adminReports: options.adminReports && scopeId !== null,
+            };
+            const plan = await planNotices(services, request);
+            if (options.dryRun === true) {
+              if (options.json) {
+                console.log(JSON.stringify(plan));
+                return;
+              }
+              console.log(`Dry run for ${incidentRef(found)} (nothing is sent):`);
+              for (const segment of plan.segments) {
+                console.log(`  ${segment.segment.replace('_', ' ').padEnd(18)} ${segment.people.toLocaleString('en-US').padStart(10)} people → ${segment.template}${segment.alreadyQueued > 0 ? ` (${segment.alreadyQueued.toLocaleString('en-US')} already queued)` : ''}`);
+              }
+              if (plan.adminReports) console.log(`  instance admins: ${plan.adminReports.recipients} reports about ${plan.adminReports.instances} instances`);
+              for (const sample of plan.samples) {
+                console.log(`\n  --- sample: ${sample.template} ---`);
+                printSample(sample.rendered);
+              }
+              return;
+            }
+            const queued = await queueNotices(services, { ...request, ratePerSecond, onProgress });
+            bar.end();
+            if (options.json) console.log(JSON.stringify(queued));
+            else {
+              for (const m of queued) console.log(`${m.template.padEnd(16)} to ${m.target.replace('_', ' ').padEnd(18)} ${m.queued.toLocaleString('en-US').padStart(10)} queued (${m.added.toLocaleString('en-US')} new)`);
+              console.log(`Sending at ${ratePerSecond}/s in all. Follow it with: conclave incident mailings ${incidentRef(found)}`);
+            }
+          }),
+        ),
+    );
+
+  incident
+    .command('mailings <ref>')
+    .description('Each mailing of an incident: its target, template and how many mails are queued, sent and failed')
+    .option('--json', 'print JSON')
+    .action((ref: string, options: { json?: boolean }) =>
+      runCommand(() =>
+        withServices(async (services) => {
+          const found = await findIncident(services, ref);
+          const mailings = await mailingStatus(services, found.id);
+          if (options.json) {
+            console.log(JSON.stringify(mailings));
+            return;
+          }
+          if (mailings.length === 0) console.log('No mailings yet: conclave incident notify ' + incidentRef(found) + ' --dry-run');
+          for (const m of mailings) {
+            console.log(`${m.id}  ${m.template.padEnd(16)} ${m.target.replace('_', ' ').padEnd(18)} queued ${m.mails.queued}, sending ${m.mails.sending}, sent ${m.mails.sent}, failed ${m.mails.failed}`);
+          }
+        }),
+      ),
+    );
+
+  incident
+    .command('recipients <mailing-id>')
+    .description('Per-recipient status of one mailing (shows addresses: operators only)')
+    .option('--status <status>', 'queued, sending, sent or failed')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'print JSON')
+    .action((mailingId: string, options: { status?: string; limit: string; json?: boolean }) =>
+      runCommand(() =>
+        withServices(async (services) => {
+          const status = options.status === undefined ? undefined : oneOf('--status', options.status, ['queued', 'sending', 'sent', 'failed'] as const);
+          const page = await listMailingRecipients(services, mailingId, { status, limit: wholeNumber('--limit', options.limit) });
+          if (options.json) {
+            console.log(JSON.stringify(page));
+            return;
+          }
+          for (const r of page.recipients) {
+            console.log(`${r.status.padEnd(8)} ${(r.email ?? '(account gone)').padEnd(40)} attempts ${r.attempts}${r.sentAt ? `, sent ${new Date(r.sentAt).toISOString()}` : ''}${r.lastError ? `, ${r.lastError}` : ''}`);
+          }
+          if (page.next) console.log('… more: raise --limit or use the API to page on.');
+        }),
+      ),
+    );
+
+  incident
+    .command('progress <ref>')
+    .description('How many people reset since containment, and how many notices were delivered, over time')
+    .option('--bucket <size>', 'minute, 5m, hour or day', 'hour')
+    .option('--json', 'print JSON')
+    .action((ref: string, options: { bucket: string; json?: boolean }) =>
+      runCommand(() =>
+        withServices(async (services) => {
+          const bucketMs = { minute: 60_000, '5m': 300_000, hour: 3_600_000, day: 86_400_000 }[oneOf('--bucket', options.bucket, ['minute', '5m', 'hour', 'day'] as const)];
+          const found = await findIncident(services, ref);
+          const progress = await incidentProgress(services, found.id, bucketMs);
+          const delivered = await noticesDeliveredOverTime(services, found.id, bucketMs);
+          const mailings = await mailingStatus(services, found.id);
+          if (options.json) {
+            console.log(JSON.stringify({ ...progress, notices: { mailings, delivered } }));
+            return;
+          }
+          const r = progress.resets;
+          console.log(`Password resets: ${r.completed.toLocaleString('en-US')} of ${r.required.toLocaleString('en-US')} people (${r.required === 0 ? 0 : Math.round((r.completed / r.required) * 100)}%).`);
+          for (const point of r.series) console.log(`  ${new Date(point.at).toISOString()}  ${point.completed.toLocaleString('en-US')}`);
+          const totals = mailings.reduce((sum, m) => ({ sent: sum.sent + m.mails.sent, failed: sum.failed + m.mails.failed, queued: sum.queued + m.mails.queued + m.mails.sending }), { sent: 0, failed: 0, queued: 0 });
+          console.log(`Notices: ${totals.sent.toLocaleString('en-US')} delivered, ${totals.queued.toLocaleString('en-US')} waiting, ${totals.failed.toLocaleString('en-US')} failed.`);
+          for (const point of delivered) console.log(`  ${new Date(point.at).toISOString()}  ${point.delivered.toLocaleString('en-US')}`);
+        }),
+      ),
+    );
+};
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 };
 
 const printContainment = (c: ContainmentProgress): void => {

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
+import { createMailWorker, createSmtpTransport } from '../mail/index.ts';
 import { databaseUrlFor, runCli, spawnCli, type Run } from '../testing/cli-process.ts';
+import { resetTokenIn, startSmtpSink } from '../testing/smtp-sink.ts';
 import { openStream, type StreamClient } from '../testing/stream-client.ts';
-import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
+import { closeTestPools, createTestApp, describeEachEngine, newPassword, type Client, type TestApp } from '../testing/test-app.ts';
+import { incidentMailRenderers } from './index.ts';
 
 after(closeTestPools);
 
@@ -189,6 +192,67 @@ describeEachEngine('incident drill', (engine) => {
       assert.deepEqual(shown.timeline.map((e) => e.kind), ['declared', 'scope', 'contain', 'contain', 'status']);
       const audit = await t.ctx.database.db.selectFrom('audit_entries').select('action').where('action', 'like', 'incident.%').execute();
       assert.deepEqual(audit.map((e) => e.action).sort(), ['incident.contain', 'incident.contain', 'incident.contain_start', 'incident.declare', 'incident.scope', 'incident.update'].sort());
+
+      // Notify: look first (nothing is written), then send through the outbox to a real SMTP server.
+      const dry = await cli(world, ['incident', 'notify', 'INC-1', '--dry-run']);
+      assert.match(dry.stdout, /affected\s+10 people → action-required/);
+      assert.match(dry.stdout, /possibly affected\s+24 people → precautionary/);
+      assert.match(dry.stdout, /not affected\s+16 people → none/);
+      assert.match(dry.stdout, /sample: action-required[\s\S]*Subject: \[INC-1\] Action required/);
+      assert.equal((await t.ctx.database.db.selectFrom('incident_mailings').selectAll().execute()).length, 0, 'a dry run writes nothing');
+      const sink = await startSmtpSink();
+      const worker = createMailWorker(t.ctx, { transport: createSmtpTransport(new URL(sink.url), { maxConnections: 2 }), concurrency: 2, renderers: incidentMailRenderers() });
+      try {
+        const drain = async (): Promise<void> => {
+          for (let i = 0; i < 50; i += 1) {
+            if ((await worker.runOnce()) === 0 && Number((await t.ctx.database.db.selectFrom('mail_outbox').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['queued', 'sending']).executeTakeFirstOrThrow()).n) === 0) return;
+            await sleep(20);
+          }
+        };
+        await drain(); // mails queued before (the forced account's log-in link)
+        const before = sink.received.length;
+        await cli(world, ['incident', 'notify', 'INC-1', '--rate', '1000']);
+        await drain();
+        const notices = sink.received.slice(before).filter((m) => m.subject.startsWith('[INC-1]'));
+        const byPerson = new Map<string, string[]>();
+        for (const mail of notices) byPerson.set(mail.to.toLowerCase(), [...(byPerson.get(mail.to.toLowerCase()) ?? []), mail.subject]);
+        const everyone = [world.owner, ...a.people, ...b.people, ...c.people];
+        const subjectsOf = (person: Client): string[] => byPerson.get(person.email.toLowerCase()) ?? [];
+        for (const person of everyone) {
+          const subjects = subjectsOf(person).filter((subject) => !subject.includes('Incident report'));
+          if (expectedAffected.includes(person.accountId)) assert.deepEqual(subjects.map((x) => /Action required/.test(x)), [true], `${person.email}: one action-required notice`);
+          else if (expectedPossibly.includes(person.accountId)) assert.deepEqual(subjects.map((x) => /what it may mean for you/.test(x)), [true], `${person.email}: one precautionary notice`);
+          else assert.deepEqual(subjects, [], `${person.email} was not affected and gets nothing`);
+        }
+        // The owner administers A and B (affected) and C: a report for each instance the incident touched.
+        assert.equal(subjectsOf(world.owner).filter((x) => x.includes('Incident report')).length, 2);
+        // The action-required link resets the password.
+        const actionMail = notices.find((m) => m.to.toLowerCase() === affectedPerson.email.toLowerCase())!;
+        const confirm = await t.inject({ method: 'POST', url: '/api/v1/auth/password-reset/confirm', payload: { token: resetTokenIn(actionMail), newPassword: newPassword() } });
+        assert.equal(confirm.statusCode, 200, confirm.body);
+        // Nobody twice: notify again queues nothing new and no other notice arrives (only the reset's own
+        // "password changed" mail).
+        await drain();
+        const incidentMails = (): number => sink.received.filter((m) => m.subject.startsWith('[INC-1]')).length;
+        const count = sink.received.length;
+        const noticesSoFar = incidentMails();
+        const again = await cli(world, ['incident', 'notify', 'INC-1', '--rate', '1000']);
+        assert.match(again.stdout, /\(0 new\)/);
+        await drain();
+        assert.equal(incidentMails(), noticesSoFar);
+        // A follow-up to the affected only.
+        const bodyFile = join(await mkdtemp(join(tmpdir(), 'drill-fu-')), 'update.txt');
+        await writeFile(bodyFile, 'We have finished our review. No other data was read.');
+        await cli(world, ['incident', 'notify', 'INC-1', '--follow-up', '--segment', 'affected', '--subject', 'Review finished', '--body-file', bodyFile, '--rate', '1000']);
+        await drain();
+        const followUps = sink.received.slice(count).filter((m) => m.subject.includes('Review finished'));
+        assert.deepEqual(followUps.map((m) => m.to.toLowerCase()).sort(), everyone.filter((p) => expectedAffected.includes(p.accountId)).map((p) => p.email.toLowerCase()).filter((e, i, all) => all.indexOf(e) === i).sort());
+        const progress = JSON.parse((await cli(world, ['incident', 'progress', 'INC-1', '--json'])).stdout) as { resets: { required: number; completed: number } };
+        assert.deepEqual([progress.resets.required, progress.resets.completed], [expectedAffected.length, 1]);
+      } finally {
+        await worker.stop();
+        await sink.close();
+      }
 
       // Publish: a public update, then the postmortem (from the template, edited), then read /status and the feed.
       await cli(world, ['incident', 'update', 'INC-1', '--note', 'We revoked the leaked token and reset the passwords of the people concerned.', '--public']);

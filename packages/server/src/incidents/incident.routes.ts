@@ -10,7 +10,17 @@ import {
   IncidentProgress,
   IncidentRefParams,
   IncidentScope,
+  FollowUpPlan,
+  FollowUpRequest,
+  MailingParams,
+  MailingStatusList,
+  NoticePlan,
+  NotifyRequest,
   ProgressQuery,
+  QueuedMailing,
+  QueuedMailings,
+  RecipientPage,
+  RecipientsQuery,
   ScopeRequest,
   UpdateIncidentRequest,
 } from '@conclave/protocol';
@@ -22,6 +32,8 @@ import type { Actor } from '../identity/index.ts';
 import { containIncident, findIncidentContainment, listIncidentContainments } from './contain.actions.ts';
 import { declareIncident, findIncident, incidentTimeline, listIncidents, updateIncident } from './incident.actions.ts';
 import { presentContainment, presentIncident, presentScope, presentTimelineEntry } from './incident.presenter.ts';
+import { listMailingRecipients, mailingStatus, noticesDeliveredOverTime } from './mailing.actions.ts';
+import { findMailing, planFollowUp, planNotices, queueFollowUp, queueNotices } from './notice.actions.ts';
 import { incidentProgress } from './progress.actions.ts';
 import { computeScope, findIncidentScope, instanceSlugs, type ScopeResult } from './scope.actions.ts';
 
@@ -163,12 +175,95 @@ export const registerIncidentRoutes = (app: App, ctx: AppContext): void => {
     async (request) => {
       operator(request);
       const progress = await incidentProgress(ctx, request.params.ref, BUCKETS[request.query.bucket ?? 'hour']);
+      const totals = { queued: 0, sent: 0, failed: 0 };
+      for (const mailing of await mailingStatus(ctx, progress.incidentId)) {
+        totals.queued += mailing.mails.queued + mailing.mails.sending;
+        totals.sent += mailing.mails.sent;
+        totals.failed += mailing.mails.failed;
+      }
       return {
         bucketMs: progress.bucketMs,
         containments: progress.containments.map(presentContainment),
         resets: { ...progress.resets, series: progress.resets.series.map((point) => ({ at: new Date(point.at).toISOString(), completed: point.completed })) },
-        notices: { queued: 0, sent: 0, failed: 0, series: [] as Array<{ at: string; delivered: number }> },
+        notices: {
+          ...totals,
+          series: (await noticesDeliveredOverTime(ctx, progress.incidentId, progress.bucketMs)).map((point) => ({ at: new Date(point.at).toISOString(), delivered: point.delivered })),
+        },
       };
+    },
+  );
+
+  // The scope a notice addresses: the one named, none (null: everyone), or the latest.
+  const noticeScope = async (incidentId: string, scopeId: string | null | undefined): Promise<string | null> =>
+    scopeId === null ? null : (await findIncidentScope(ctx, incidentId, scopeId)).id;
+
+  app.post(
+    '/api/v1/operator/incidents/:ref/notices',
+    {
+      schema: {
+        tags: ['incidents'],
+        summary: 'Queue each segment its notice through the outbox (dryRun: counts and samples, nothing written) (operators)',
+        params: IncidentRefParams,
+        body: NotifyRequest,
+        response: { 200: NoticePlan, 202: QueuedMailings, ...errors },
+      },
+      ...guarded,
+    },
+    async (request, reply) => {
+      const actor = operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      const scopeId = await noticeScope(incident.id, request.body.scopeId);
+      const notice = {
+        incidentId: incident.id,
+        scopeId,
+        plan: { affected: request.body.plan?.affected ?? 'action-required', possibly_affected: request.body.plan?.possibly_affected ?? 'precautionary', not_affected: request.body.plan?.not_affected ?? 'none' },
+        adminReports: scopeId !== null && request.body.adminReports !== false,
+      } as const;
+      if (request.body.dryRun === true) {
+        const plan = await planNotices(ctx, notice);
+        return reply.code(200).send({ scopeId: plan.scopeId, segments: plan.segments, adminReports: plan.adminReports, samples: plan.samples });
+      }
+      const mailings = await queueNotices(ctx, { ...notice, ratePerSecond: request.body.ratePerSecond ?? 200, actor });
+      return reply.code(202).send({ mailings });
+    },
+  );
+
+  app.post(
+    '/api/v1/operator/incidents/:ref/notices/follow-up',
+    {
+      schema: { tags: ['incidents'], summary: 'A later mailing to one segment with your own subject and text (operators)', params: IncidentRefParams, body: FollowUpRequest, response: { 200: FollowUpPlan, 202: QueuedMailing, ...errors } },
+      ...guarded,
+    },
+    async (request, reply) => {
+      const actor = operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      const scopeId = request.body.segment === 'everyone' && request.body.scopeId === undefined ? null : await noticeScope(incident.id, request.body.scopeId);
+      const followUp = { incidentId: incident.id, scopeId, segment: request.body.segment, subject: request.body.subject, body: request.body.body };
+      if (request.body.dryRun === true) return reply.code(200).send(await planFollowUp(ctx, followUp));
+      return reply.code(202).send(await queueFollowUp(ctx, { ...followUp, ratePerSecond: request.body.ratePerSecond ?? 200, actor }));
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref/mailings',
+    { schema: { tags: ['incidents'], summary: 'Each mailing and its mails by delivery status (operators)', params: IncidentRefParams, response: { 200: MailingStatusList, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      return { mailings: (await mailingStatus(ctx, incident.id)).map((m) => ({ ...m, createdAt: new Date(m.createdAt).toISOString() })) };
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/incidents/:ref/mailings/:mailingId/recipients',
+    { schema: { tags: ['incidents'], summary: 'Per-recipient status of a mailing, with addresses (operators)', params: MailingParams, querystring: RecipientsQuery, response: { 200: RecipientPage, ...errors } }, ...guarded },
+    async (request) => {
+      operator(request);
+      const incident = await findIncident(ctx, request.params.ref);
+      const mailing = await findMailing(ctx, request.params.mailingId);
+      if (mailing.incident_id !== incident.id) throw new AppError('MAILING_NOT_FOUND');
+      const page = await listMailingRecipients(ctx, mailing.id, { status: request.query.status, limit: request.query.limit ?? 100, after: request.query.after });
+      return { recipients: page.recipients.map((r) => ({ ...r, sentAt: r.sentAt === null ? null : new Date(r.sentAt).toISOString() })), next: page.next };
     },
   );
 

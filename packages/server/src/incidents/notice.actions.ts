@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.ts';
+import { addTimelineEntry } from './incident.actions.ts';
 import { newId } from '../crypto/index.ts';
 import type { IncidentMailingsTable, IncidentSegment } from '../db/index.ts';
 import { AppError, type ErrorDetail } from '../errors.ts';
@@ -449,6 +450,15 @@ const recordNotify = async (
   ctx: AppContext,
   input: { incidentId: string; scopeId?: string | null; ratePerSecond?: number; actor?: Actor | undefined; mailings: QueuedMailing[]; kind: 'plan' | 'follow-up' | 'resume' },
 ): Promise<void> => {
+  const added = input.mailings.reduce((sum, m) => sum + m.added, 0);
+  const parts = input.mailings.map((m) => `${m.template} to ${m.target.replace('_', ' ')}: ${m.queued.toLocaleString('en-US')}`);
+  const lead = input.kind === 'follow-up' ? 'Follow-up queued' : input.kind === 'resume' ? 'Mailings resumed' : 'Notices queued';
+  await addTimelineEntry(ctx, ctx.database.db, {
+    incidentId: input.incidentId,
+    kind: 'notify',
+    body: `${lead} (${added.toLocaleString('en-US')} new${input.ratePerSecond !== undefined ? `, ${input.ratePerSecond}/s` : ''}): ${parts.join('; ') || 'nothing to send'}.`,
+    actorId: input.actor?.account.id ?? null,
+  });
   await ctx.audit.record({
     action: 'incident.notify',
     ...(input.actor ? auditActor(input.actor) : {}),
