@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { Services } from '@conclave/server';
 import type { Schema } from '../packages/server/src/db/index.ts';
-import { containIncident, declareIncident } from '../packages/server/src/incidents/index.ts';
+import { containIncident, declareIncident, queueNotices } from '../packages/server/src/incidents/index.ts';
 import { adminPool, benchCommand, ENGINES, makeStorage, openServices, runLines, uncommittedTrackedFiles, writeResults, type Engine } from './lib/in-process.ts';
 import { describeMachine, median } from './lib/machine.ts';
 
@@ -87,7 +87,7 @@ const runOnce = async (services: Services, run: number): Promise<RunFigures> => 
   await containIncident(services, incident.id, { target: 'everyone', steps: ['reset-passwords', 'end-sessions'] });
   const containMs = performance.now() - t0;
   t0 = performance.now();
-  // Notices: wired once the notice actions land.
+  await queueNotices(services, { incidentId: incident.id, scopeId: null, plan: { affected: 'action-required', possibly_affected: 'none', not_affected: 'none' }, adminReports: false, ratePerSecond: 500 });
   const notifyMs = performance.now() - t0;
   const resetRequired = Number((await sql<{ n: number }>`select count(*) as n from accounts where reset_required_at is not null`.execute(db)).rows[0]?.n ?? 0);
   const queued = Number((await sql<{ n: number }>`select count(*) as n from mail_outbox where mailing_id is not null`.execute(db)).rows[0]?.n ?? 0);
