@@ -1,10 +1,11 @@
 import type { AppContext } from '../context.ts';
+import { findIncidentById } from './incident.queries.ts';
 import type { MailStatus } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { openEmail } from '../identity/index.ts';
 import { openMailError, openMailRecipient } from '../mail/index.ts';
 import { openMailingMessage } from './incident.seal.ts';
-import { countMailsOfMailings, countSentPerBucket, findIncidentRow, listMailingMails, listMailingRows, type MailingRow } from './mailing.queries.ts';
+import { countMailsOfMailings, countSentPerBucket, listMailingMails, listMailingRows, type MailingRow } from './mailing.queries.ts';
 import { findMailing, type MailingTarget } from './notice.actions.ts';
 import type { NoticeTemplate } from './notice.templates.ts';
 
@@ -30,7 +31,7 @@ export interface MailingStatus {
 const MAIL_STATUSES: readonly MailStatus[] = ['queued', 'sending', 'sent', 'failed'];
 
 const assertIncident = async (ctx: AppContext, incidentId: string): Promise<void> => {
-  if (typeof incidentId !== 'string' || !(await findIncidentRow(ctx.database.db, incidentId))) throw new AppError('INCIDENT_NOT_FOUND');
+  if (typeof incidentId !== 'string' || !(await findIncidentById(ctx.database.db, incidentId))) throw new AppError('INCIDENT_NOT_FOUND');
 };
 
 /** Every mailing of an incident, oldest first, with its mails counted by status. */

@@ -5,9 +5,6 @@ export type IncidentRow = Selectable<IncidentsTable>;
 export type ScopeRow = Selectable<IncidentScopesTable>;
 export type MailingRow = Selectable<IncidentMailingsTable>;
 
-export const findIncidentRow = (db: Kysely<Schema>, id: string): Promise<IncidentRow | undefined> =>
-  db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
-
 export const findScopeRow = (db: Kysely<Schema>, id: string): Promise<ScopeRow | undefined> =>
   db.selectFrom('incident_scopes').selectAll().where('id', '=', id).executeTakeFirst();
 

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.ts';
+import { findIncidentById } from './incident.queries.ts';
 import { addTimelineEntry } from './incident.actions.ts';
 import { newId } from '../crypto/index.ts';
 import type { IncidentMailingsTable, IncidentSegment } from '../db/index.ts';
@@ -10,7 +11,6 @@ import {
   countAccounts,
   countListedAccounts,
   findChunkEnd,
-  findIncidentRow,
   findMailingRow,
   findScopeRow,
   insertMailingChunk,
@@ -157,7 +157,7 @@ interface Target {
 
 /** The incident, opened, and the scope (which must be one of the incident's). */
 export const loadNoticeTarget = async (ctx: AppContext, incidentId: string, scopeId: string | null): Promise<Target> => {
-  const row = typeof incidentId === 'string' ? await findIncidentRow(ctx.database.db, incidentId) : undefined;
+  const row = typeof incidentId === 'string' ? await findIncidentById(ctx.database.db, incidentId) : undefined;
   if (!row) throw new AppError('INCIDENT_NOT_FOUND');
   let scope: ScopeRow | null = null;
   if (scopeId !== null) {
@@ -336,7 +336,7 @@ const runMailing = async (ctx: AppContext, mailing: MailingRow, schedule: Schedu
 
   if (mailing.target === 'admins') {
     // Few: rendered now and sealed like any mail, one transaction per page of instances.
-    const incidentRow = await findIncidentRow(db, mailing.incident_id);
+    const incidentRow = await findIncidentById(db, mailing.incident_id);
     if (!incidentRow || !scope) throw new AppError('INCIDENT_NOT_FOUND');
     const c = noticeContext(ctx, openIncident(ctx.keyring, incidentRow));
     for await (const page of reportInstancePages(ctx, scope, cursor)) {

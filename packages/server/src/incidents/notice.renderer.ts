@@ -2,7 +2,8 @@ import type { AppContext } from '../context.ts';
 import { findAccounts, issueResetLinks } from '../identity/index.ts';
 import { MailNotRenderable, type MailRenderer, type MailRenderers, type RenderedDelivery } from '../mail/index.ts';
 import { openIncident, openMailingMessage } from './incident.seal.ts';
-import { findIncidentRow, findMailingRow } from './mailing.queries.ts';
+import { findIncidentById } from './incident.queries.ts';
+import { findMailingRow } from './mailing.queries.ts';
 import { noticeContext } from './notice.actions.ts';
 import { renderActionRequired, renderFollowUp, renderPrecautionary, renderReassurance, type NoticeContext, type NoticeTemplate } from './notice.templates.ts';
 
@@ -20,7 +21,7 @@ const loadMailing = (ctx: AppContext, batch: Map<string, unknown>, mailingId: st
     loaded = (async () => {
       const mailing = await findMailingRow(ctx.database.db, mailingId);
       if (!mailing) return undefined;
-      const incident = await findIncidentRow(ctx.database.db, mailing.incident_id);
+      const incident = await findIncidentById(ctx.database.db, mailing.incident_id);
       if (!incident) return undefined;
       return {
         template: mailing.template,
