@@ -10,7 +10,7 @@ const code = (response: Response): string | undefined => response.json<{ error?:
 
 const rowCounts = async (t: TestApp): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {};
-  for (const table of ['incidents', 'incident_updates', 'incident_scopes', 'incident_scope_accounts', 'incident_containments'] as const) {
+  for (const table of ['incidents', 'incident_updates', 'incident_scopes', 'incident_scope_accounts', 'incident_containments', 'incident_mailings', 'mail_outbox'] as const) {
     counts[table] = Number((await t.ctx.database.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   }
   return counts;
@@ -77,14 +77,30 @@ describeEachEngine('incident console API', (engine) => {
       const confirm = await t.inject({ method: 'POST', url: '/api/v1/auth/password-reset/confirm', payload: { token, newPassword: newPassword() } });
       assert.equal(confirm.statusCode, 200, confirm.body);
 
-      const progress = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/INC-1/progress?bucket=minute' })).json<{ resets: { required: number; completed: number; series: Array<{ completed: number }> } }>();
+      // Notices: a dry run writes nothing; then the affected get theirs (queued: no SMTP here).
+      const dry = await t.as(owner, { method: 'POST', url: '/api/v1/operator/incidents/INC-1/notices', payload: { dryRun: true } });
+      assert.equal(dry.statusCode, 200, dry.body);
+      const plan = dry.json<{ segments: Array<{ segment: string; people: number; template: string }>; samples: Array<{ template: string; rendered: { subject: string } }> }>();
+      assert.deepEqual(plan.segments.map((x) => [x.segment, x.people, x.template]), [['affected', 2, 'action-required'], ['possibly_affected', 0, 'precautionary'], ['not_affected', 0, 'none']]);
+      assert.ok(plan.samples.some((x) => x.template === 'action-required' && x.rendered.subject.startsWith('[INC-1]')));
+      assert.equal((await t.ctx.database.db.selectFrom('incident_mailings').selectAll().execute()).length, 0);
+      const sent = await t.as(owner, { method: 'POST', url: '/api/v1/operator/incidents/INC-1/notices', payload: { ratePerSecond: 50 } });
+      assert.equal(sent.statusCode, 202, sent.body);
+      const mailings = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/INC-1/mailings' })).json<{ mailings: Array<{ id: string; template: string; queued: number }> }>().mailings;
+      const actionRequired = mailings.find((m) => m.template === 'action-required');
+      assert.equal(actionRequired?.queued, 2);
+      const recipients = (await t.as(owner, { method: 'GET', url: `/api/v1/operator/incidents/INC-1/mailings/${actionRequired!.id}/recipients` })).json<{ recipients: Array<{ email: string; status: string }> }>().recipients;
+      assert.deepEqual(recipients.map((r) => r.email.toLowerCase()).sort(), [owner.email, member.email].map((e) => e.toLowerCase()).sort());
+
+      const progress = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/INC-1/progress?bucket=minute' })).json<{ resets: { required: number; completed: number; series: Array<{ completed: number }> }; notices: { queued: number } }>();
+      assert.ok(progress.notices.queued >= 2);
       assert.equal(progress.resets.required, 2);
       assert.equal(progress.resets.completed, 1);
       assert.equal(progress.resets.series.at(-1)?.completed, 1);
 
       const detail = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/1' })).json<{ incident: { status: string }; timeline: Array<{ kind: string }>; containments: unknown[] }>();
       assert.equal(detail.incident.status, 'contained');
-      assert.deepEqual(detail.timeline.map((e) => e.kind), ['declared', 'status', 'scope', 'contain', 'status']);
+      assert.deepEqual(detail.timeline.map((e) => e.kind), ['declared', 'status', 'scope', 'contain', 'status', 'notify']);
       assert.equal(detail.containments.length, 1);
     } finally {
       await t.close();
@@ -124,6 +140,16 @@ describeEachEngine('incident console API', (engine) => {
         [owner, 'POST', '/api/v1/operator/incidents/INC-1/containments', { target: 'everyone', steps: ['end-sessions', 'end-sessions'] }, 400, 'VALIDATION_FAILED'],
         [owner, 'GET', '/api/v1/operator/incidents/INC-1/containments/0190a0a0-0000-7000-8000-000000000000', undefined, 404, 'CONTAINMENT_NOT_FOUND'],
         [owner, 'GET', '/api/v1/operator/incidents/INC-1/progress?bucket=week', undefined, 400, 'VALIDATION_FAILED'],
+        [member, 'POST', '/api/v1/operator/incidents/INC-1/notices', { dryRun: true }, 403, 'FORBIDDEN'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices', { dryRun: true }, 404, 'INCIDENT_SCOPE_NOT_FOUND'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices', { scopeId: null, plan: { affected: 'panic' } }, 400, 'VALIDATION_FAILED'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices', { scopeId: null, ratePerSecond: 0 }, 400, 'VALIDATION_FAILED'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices', { scopeId: null, plan: { not_affected: 'action-required' } }, 400, 'VALIDATION_FAILED'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices/follow-up', { segment: 'everyone', subject: '', body: 'x' }, 400, 'VALIDATION_FAILED'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices/follow-up', { segment: 'everyone', subject: 'two\nlines', body: 'x' }, 400, 'VALIDATION_FAILED'],
+        [owner, 'POST', '/api/v1/operator/incidents/INC-1/notices/follow-up', { segment: 'affected', subject: 'x', body: 'x' }, 404, 'INCIDENT_SCOPE_NOT_FOUND'],
+        [owner, 'GET', '/api/v1/operator/incidents/INC-1/mailings/0190a0a0-0000-7000-8000-000000000000/recipients', undefined, 404, 'MAILING_NOT_FOUND'],
+        [owner, 'GET', '/api/v1/operator/incidents/INC-1/mailings/0190a0a0-0000-7000-8000-000000000000/recipients?limit=0', undefined, 400, 'VALIDATION_FAILED'],
       ];
       for (const [client, method, url, payload, status, expected] of cases) {
         const response = await t.as(client, { method, url, ...(payload === undefined ? {} : { payload }) });
