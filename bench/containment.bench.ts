@@ -132,19 +132,19 @@ export const run = async (args: string[]): Promise<void> => {
   const lines = [
     '# Containment at scale',
     '',
-    `${ACCOUNTS.toLocaleString('en-US')} accounts in ${INSTANCES.toLocaleString('en-US')} instances, ${(ACCOUNTS * SESSIONS_PER_ACCOUNT).toLocaleString('en-US')} sessions. Measured: \`containIncident\` for everyone (reset-passwords, end-sessions; chunks of 5,000 accounts, a transaction each with its cursor) plus \`queueNotices\` for everyone (action-required, rendered when sent). Baseline in the same run on the same rows: one bare UPDATE of every account and one bare INSERT … SELECT of an outbox row per account. Target: under ${TARGET_SECONDS} s. ${RUNS} runs per engine; medians.`,
+    `${ACCOUNTS.toLocaleString('en-US')} accounts in ${INSTANCES.toLocaleString('en-US')} instances, ${(ACCOUNTS * SESSIONS_PER_ACCOUNT).toLocaleString('en-US')} sessions. Measured: \`containIncident\` for everyone (reset-passwords, end-sessions; chunks of 5,000 accounts, a transaction each with its cursor) plus \`queueNotices\` for everyone (action-required, rendered when sent). Baseline in the same run on the same rows: one bare UPDATE of every account and one bare INSERT … SELECT of an outbox row per account. Target: under ${TARGET_SECONDS} s. ${RUNS} runs per engine; medians (with an even number of runs, the lower middle run) and the slowest run, which the target is judged on.`,
     '',
     ...runLines(machine, command, uncommitted, loadavg().map((n) => Number(n.toFixed(2)))),
     '',
-    '| engine | contain (s) | queue notices (s) | total (s) | target met | bare UPDATE (s) | bare INSERT (s) | total / bare floor | accounts reset | notices queued |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | contain (s) | queue notices (s) | total (s) | slowest run total (s) | target met (slowest run) | bare UPDATE (s) | bare INSERT (s) | total / bare floor | accounts reset | notices queued |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [engine, { runs }] of Object.entries(results)) {
     const m = (pick: (r: RunFigures) => number): number => median(runs.map(pick));
     const total = m((r) => r.totalMs);
     const floor = m((r) => r.baselineUpdateMs + r.baselineInsertMs);
     lines.push(
-      `| ${engine} | ${seconds(m((r) => r.containMs))} | ${seconds(m((r) => r.notifyMs))} | ${seconds(total)} | ${total < TARGET_SECONDS * 1000 ? 'yes' : 'NO'} | ${seconds(m((r) => r.baselineUpdateMs))} | ${seconds(m((r) => r.baselineInsertMs))} | ${(total / floor).toFixed(2)}x | ${runs.at(-1)!.resetRequired.toLocaleString('en-US')} | ${runs.at(-1)!.queued.toLocaleString('en-US')} |`,
+      `| ${engine} | ${seconds(m((r) => r.containMs))} | ${seconds(m((r) => r.notifyMs))} | ${seconds(total)} | ${seconds(Math.max(...runs.map((r) => r.totalMs)))} | ${Math.max(...runs.map((r) => r.totalMs)) < TARGET_SECONDS * 1000 ? 'yes' : 'NO'} | ${seconds(m((r) => r.baselineUpdateMs))} | ${seconds(m((r) => r.baselineInsertMs))} | ${(total / floor).toFixed(2)}x | ${runs.at(-1)!.resetRequired.toLocaleString('en-US')} | ${runs.at(-1)!.queued.toLocaleString('en-US')} |`,
     );
   }
   lines.push('', 'Each run: ' + Object.entries(results).map(([engine, r]) => `${engine} ${r.runs.map((x) => seconds(x.totalMs)).join(' / ')} s (seeding ${seconds(r.seedMs)} s, not measured)`).join('; ') + '.', '');
