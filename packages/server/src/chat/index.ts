@@ -4,3 +4,4 @@ export { registerSearchRoutes } from './search.routes.ts';
 export { sealChatInClear } from './chat.upgrade.ts';
 export { createSearchIndexer, reindexRecentMessages, type SearchIndexer } from './search.indexer.ts';
 export { deleteTerms } from './search.queries.ts';
+export { listAuthorsOfRooms } from './room.queries.ts';

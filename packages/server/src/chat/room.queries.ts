@@ -172,3 +172,13 @@ export const findRoomsInClear = (db: Kysely<Schema>, limit: number): Promise<Roo
 export const resealRoom = async (db: Kysely<Schema>, before: RoomRow, after: Pick<RoomRow, 'name' | 'topic' | 'name_key'>): Promise<void> => {
   await db.updateTable('rooms').set(after).where('id', '=', before.id).where('name', '=', before.name).execute();
 };
+
+/** Who wrote in these rooms (ids only, never what): an incident's scope puts them among the affected. */
+export const listAuthorsOfRooms = async (db: Kysely<Schema>, roomIds: string[]): Promise<string[]> => {
+  const authors = new Set<string>();
+  for (let i = 0; i < roomIds.length; i += 2_000) {
+    const rows = await db.selectFrom('messages').select('author_id').distinct().where('room_id', 'in', roomIds.slice(i, i + 2_000)).execute();
+    for (const row of rows) authors.add(row.author_id);
+  }
+  return [...authors];
+};

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { AppContext } from '../context.ts';
 import { findLatestCheckpoint, findMatchingEntries, verifyAuditLog, type AuditRow } from '../audit/index.ts';
+import { listAuthorsOfRooms } from '../chat/index.ts';
 import { newId } from '../crypto/index.ts';
 import type { IncidentSegment } from '../db/index.ts';
 import { AppError } from '../errors.ts';
@@ -18,7 +19,7 @@ import {
   insertScope,
   listMembersOfInstances,
   listMembershipsOfAccounts,
-  listPeopleOfRooms,
+  listMembersOfRooms,
   listScopeInstances,
   type ScopeAccountRow,
   type ScopeInstanceRow,
@@ -176,7 +177,9 @@ export const computeScope = async (
     }
     const readRoomIds = [...roomsReadByInstance.values()].flatMap((set) => [...set]);
     for (const accountId of credentialAccounts) affected.set(accountId, 'credentials');
-    for (const accountId of await listPeopleOfRooms(db, readRoomIds)) if (!affected.has(accountId)) affected.set(accountId, 'read');
+    // The people whose content was read: the rooms' members and everyone who wrote there.
+    const people = new Set([...(await listMembersOfRooms(db, readRoomIds)), ...(await listAuthorsOfRooms(db, readRoomIds))]);
+    for (const accountId of people) if (!affected.has(accountId)) affected.set(accountId, 'read');
 
     // Instances the used credentials reach, and those the matching entries acted in: possibly affected.
     for (const membership of await listMembershipsOfAccounts(db, [...credentialAccounts])) touchedInstances.add(membership.instance_id);

@@ -16,13 +16,11 @@ export const findRoomsByIds = async (db: Kysely<Schema>, roomIds: string[]): Pro
   return rows;
 };
 
-/** The people whose content is in these rooms: members now, and anyone who wrote there. */
-export const listPeopleOfRooms = async (db: Kysely<Schema>, roomIds: string[]): Promise<string[]> => {
+/** The people who are members of these rooms now (their authors come from chat: listAuthorsOfRooms). */
+export const listMembersOfRooms = async (db: Kysely<Schema>, roomIds: string[]): Promise<string[]> => {
   const people = new Set<string>();
   for (let i = 0; i < roomIds.length; i += INSERT_CHUNK) {
-    const chunk = roomIds.slice(i, i + INSERT_CHUNK);
-    for (const row of await db.selectFrom('room_members').select('account_id').where('room_id', 'in', chunk).execute()) people.add(row.account_id);
-    for (const row of await db.selectFrom('messages').select('author_id').distinct().where('room_id', 'in', chunk).execute()) people.add(row.author_id);
+    for (const row of await db.selectFrom('room_members').select('account_id').where('room_id', 'in', roomIds.slice(i, i + INSERT_CHUNK)).execute()) people.add(row.account_id);
   }
   return [...people];
 };
