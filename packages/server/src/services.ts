@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import type { AppContext } from './context.ts';
 import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
-import { AuditLog, listCheckpoints, signerFromSeed } from './audit/index.ts';
+import { AuditLog, auditKeyName, listCheckpoints, signerFromSeed } from './audit/index.ts';
 import { createSearchIndexer, reindexRecentMessages, sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
@@ -109,9 +109,8 @@ export const openAuditLog = async (config: Config, database: Database, log: Logg
     }
     seed = (await readOrCreateKey(config.keysDir, 'audit')).key;
   }
-  const probe = signerFromSeed(seed, 'conclave-audit');
   // The log's name is fixed by its key, not by PUBLIC_URL, so checkpoints stay verifiable if the URL changes.
-  const keyName = `conclave-audit/${createHash('sha256').update(probe.publicKey).digest('hex').slice(0, 16)}`;
+  const keyName = auditKeyName(seed);
   return new AuditLog({
     db: database.db,
     signer: signerFromSeed(seed, keyName),
