@@ -16,3 +16,5 @@ export {
   type KeyFingerprints,
 } from './key-export.ts';
 export { configuredFingerprints, describeMissingKeys, fingerprintsOfFiles } from './key.fingerprints.ts';
+export { createMetrics, isMetricsTokenValid, type Metrics, type MetricsOptions } from './metrics.ts';
+export { registerMetricsRoute, startMetricsServer } from './metrics.routes.ts';
