@@ -29,7 +29,7 @@ export const registerBackupCommands = (program: Command): void => {
     .action((options: { out: string; force: boolean }) =>
       runCommand(async () => {
         const config = configFromEnv();
-        if (!options.force) await assertBackupPlacement(config, options.out);
+        await assertBackupPlacement(config, options.out, { force: options.force });
         await withServices(async (services) => {
           const bar = progressBar('database pages copied');
           const result = await createBackup(services, { out: options.out, conclaveVersion: API_VERSION, onProgress: bar.update });

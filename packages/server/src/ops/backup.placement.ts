@@ -43,15 +43,17 @@ const refuse = (message: string): AppError => new AppError('KEYS_BESIDE_BACKUP',
 
 /**
  * A database backup must not be written where keys are: in the keys directory, or in a directory that holds
- * a key export or key files. A thief who takes one file should never get both.
+ * a key export or key files. A thief who takes one file should never get both. `force` lifts these checks,
+ * not the one against the data directory (a restore needs it empty, and a backup there dies with it).
  */
-export const assertBackupPlacement = async (config: Config, out: string): Promise<void> => {
+export const assertBackupPlacement = async (config: Config, out: string, options: { force: boolean }): Promise<void> => {
   const target = resolve(out);
   const dir = dirname(target);
-  if (isInside(target, config.keysDir)) throw refuse(`${target} is inside the keys directory ${config.keysDir}: the backup would sit with the keys that open it.`);
   if (isInside(target, config.dataDir)) {
     throw new AppError('VALIDATION_FAILED', { message: `${target} is inside the data directory ${config.dataDir}: a backup must live apart from what it backs up (a restore also needs that directory empty).` });
   }
+  if (options.force) return;
+  if (isInside(target, config.keysDir)) throw refuse(`${target} is inside the keys directory ${config.keysDir}: the backup would sit with the keys that open it.`);
   const exports = await findFiles(dir, (head) => looksLikeKeyExport(head));
   if (exports.length > 0) throw refuse(`${dir} holds a key export (${exports.join(', ')}): a backup beside its keys is a breach waiting.`);
   const keys = await findFiles(dir, (_head, name) => keyFileNames.has(name));

@@ -205,7 +205,7 @@ describeEachEngine('backup and restore', (engine) => {
     }
   });
 
-  test('restore refuses a damaged backup and a backup of the other engine; backup refuses the keys directory', async () => {
+  test('restore refuses a damaged backup and a backup of the other engine; backup refuses the keys and data directories', async () => {
     const source = await cliWorkspace(engine, 'bkbad', { LOG_LEVEL: 'warn' });
     try {
       const migrate = await runCli(['migrate'], source.env);
@@ -213,6 +213,9 @@ describeEachEngine('backup and restore', (engine) => {
       const inKeys = await runCli(['backup', '--out', join(source.env['CONCLAVE_KEYS_DIR'] as string, 'b.tgz')], source.env);
       assert.equal(inKeys.code, 1);
       assert.match(inKeys.stderr, /KEYS_BESIDE_BACKUP: .*inside the keys directory/);
+      const inData = await runCli(['backup', '--force', '--out', join(source.env['CONCLAVE_DATA_DIR'] as string, 'b.tgz')], source.env);
+      assert.equal(inData.code, 1, 'not even with --force');
+      assert.match(inData.stderr, /inside the data directory/);
       const file = join(source.dir, 'b.tgz');
       const backup = await runCli(['backup', '--out', file], source.env);
       assert.equal(backup.code, 0, backup.stderr);
