@@ -90,6 +90,16 @@ export const ERROR_CATALOG = {
   CONTAINMENT_NOT_FOUND: { status: 404, message: 'No such containment for this incident.' },
   POSTMORTEM_DRAFT_MISSING: { status: 409, message: 'This incident has no postmortem to publish; write one first (PUT …/postmortem, or conclave incident postmortem INC-n --file FILE.md).' },
 
+  // Operations: backup, restore, key export (the CLI)
+  BACKUP_INVALID: { status: 422, message: 'This file is not a Conclave backup, or it is damaged or incomplete; make a new backup.' },
+  BACKUP_ENGINE_MISMATCH: { status: 409, message: 'This backup was made on the other database engine; restore it onto the engine it came from (SQLite: no DATABASE_URL; PostgreSQL: DATABASE_URL set).' },
+  BACKUP_KEYS_MISSING: { status: 409, message: 'The keys this backup needs are not in CONCLAVE_KEYS_DIR; import them first with conclave keys import FILE. Without them the backup cannot be read.' },
+  RESTORE_TARGET_NOT_EMPTY: { status: 409, message: 'A restore goes onto an empty data directory (or an empty PostgreSQL schema) and a missing audit witness file; nothing was changed.' },
+  BACKUP_TOOL_FAILED: { status: 500, message: 'An external tool the backup needs (pg_dump or pg_restore) is missing or failed; its message says why.' },
+  KEY_EXPORT_UNREADABLE: { status: 422, message: 'The key export cannot be opened: the passphrase is wrong, or the file is not a Conclave key export or was altered.' },
+  KEY_IMPORT_CONFLICT: { status: 409, message: 'CONCLAVE_KEYS_DIR already holds a different key of the same name; Conclave never overwrites a key. Import into an empty keys directory.' },
+  KEYS_BESIDE_BACKUP: { status: 409, message: 'Keys and database backups must be kept apart: one place holding both is a breach waiting. Choose another directory (or --force, knowingly).' },
+
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
   AUDIT_NO_CHECKPOINT: { status: 404, message: 'The audit log has no signed checkpoint yet; one is made every few seconds while the server serves.' },

@@ -16,6 +16,7 @@ import { registerIncidentRoutes } from './incidents/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 import { registerStatusRoutes } from './incidents/index.ts';
+import { registerMetricsRoute } from './ops/index.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -44,6 +45,8 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   app.addHook('onRequest', checkOrigin(ctx.config));
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ req: request, res: reply, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+    // The route pattern, never the raw URL (unbounded labels); requests no route matched count as 'unmatched'.
+    ctx.metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -98,7 +101,12 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   registerStatusRoutes(app, ctx);
   const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
   registerStreamRoutes(app, ctx, gateway);
-  app.addHook('onClose', async () => gateway.close());
+  const untrackSockets = ctx.metrics.trackSockets(() => gateway.connectionCount);
+  app.addHook('onClose', async () => {
+    untrackSockets();
+    await gateway.close();
+  });
+  registerMetricsRoute(app, ctx);
   app.decorate('gateway', gateway);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -9,6 +9,7 @@ import type { PasswordHasher } from './identity/password.hasher.ts';
 import type { EventBus } from './realtime/event-bus.ts';
 import type { PresenceDirectory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
+import type { Metrics } from './ops/index.ts';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -31,4 +32,6 @@ export interface AppContext {
   searchIndexer: SearchIndexer;
   /** Shared Redis when REDIS_URL is set (rate limits across nodes). */
   redis: Redis | undefined;
+  /** This node's Prometheus metrics: counters on the hot paths, database reads when scraped. */
+  metrics: Metrics;
 }

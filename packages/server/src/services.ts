@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,7 +10,8 @@ import type { AppContext } from './context.ts';
 import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, readKey, readOrCreateKey } from './crypto/index.ts';
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
-import { AuditLog, listCheckpoints, signerFromSeed } from './audit/index.ts';
+import { AuditLog, auditKeyName, listCheckpoints, signerFromSeed, type AuditInput } from './audit/index.ts';
+import { createMetrics } from './ops/index.ts';
 import { createSearchIndexer, reindexRecentMessages, sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
@@ -101,7 +102,7 @@ export const sealValuesInClear = async (ctx: AppContext): Promise<void> => {
  * The audit log and its signing key (keys/audit.key, an Ed25519 seed). A database that already has signed
  * checkpoints needs the key that signed them: Conclave refuses to start rather than sign with a new one.
  */
-export const openAuditLog = async (config: Config, database: Database, log: Logger, enabled = true): Promise<AuditLog> => {
+export const openAuditLog = async (config: Config, database: Database, log: Logger, enabled = true, onAppended?: (entries: readonly AuditInput[]) => void): Promise<AuditLog> => {
   let seed = await readKey(config.keysDir, 'audit');
   if (!seed) {
     if ((await listCheckpoints(database.db)).length > 0) {
@@ -109,9 +110,8 @@ export const openAuditLog = async (config: Config, database: Database, log: Logg
     }
     seed = (await readOrCreateKey(config.keysDir, 'audit')).key;
   }
-  const probe = signerFromSeed(seed, 'conclave-audit');
   // The log's name is fixed by its key, not by PUBLIC_URL, so checkpoints stay verifiable if the URL changes.
-  const keyName = `conclave-audit/${createHash('sha256').update(probe.publicKey).digest('hex').slice(0, 16)}`;
+  const keyName = auditKeyName(seed);
   return new AuditLog({
     db: database.db,
     signer: signerFromSeed(seed, keyName),
@@ -120,6 +120,7 @@ export const openAuditLog = async (config: Config, database: Database, log: Logg
     witnessUrl: config.auditWitnessUrl,
     log,
     enabled,
+    onAppended,
   });
 };
 
@@ -140,7 +141,8 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       encrypt: options.encrypt ?? true,
       ...(options.plaintextCacheChars !== undefined ? { plaintextCacheChars: options.plaintextCacheChars } : {}),
     });
-    const audit = await openAuditLog(config, database, log, options.audit ?? true);
+    const metrics = createMetrics({ db: database.db, log, processMetrics: config.metricsToken !== undefined || config.metricsPort !== undefined });
+    const audit = await openAuditLog(config, database, log, options.audit ?? true, (entries) => metrics.auditAppended(entries));
     const blocklist = options.lazyBlocklist ? lazyPasswordBlocklist() : await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
       pepper,
@@ -182,6 +184,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       presence,
       searchIndexer,
       redis,
+      metrics,
       close: async () => {
         clearInterval(prune);
         await searchIndexer.close();

@@ -24,6 +24,8 @@ export interface AuditLogOptions {
   heartbeatEveryMs?: number;
   /** False only for the audit benchmark's baseline: nothing is recorded. No configuration reaches it. */
   enabled?: boolean;
+  /** Told of every batch once it is committed (the metrics count entries and log-ins from it). */
+  onAppended?: (entries: readonly AuditInput[]) => void;
 }
 
 /** One witness record per line: the time and the signed note, as JSON. */
@@ -37,7 +39,7 @@ export const witnessLine = (note: string, at: number): string => `${JSON.stringi
  * minute and start/stop entries make silent gaps visible.
  */
 export class AuditLog {
-  private readonly options: Required<Omit<AuditLogOptions, 'now' | 'witnessUrl'>> & { now: () => number; witnessUrl: URL | undefined };
+  private readonly options: Required<Omit<AuditLogOptions, 'now' | 'witnessUrl' | 'onAppended'>> & { now: () => number; witnessUrl: URL | undefined; onAppended: ((entries: readonly AuditInput[]) => void) | undefined };
   private queue: Array<{ input: AuditInput; resolve: () => void; reject: (error: unknown) => void }> = [];
   private flushing: Promise<void> | undefined;
   private tree = new TreeBuilder();
@@ -45,7 +47,7 @@ export class AuditLog {
   private checkpointing: Promise<CheckpointRow | undefined> | undefined;
 
   constructor(options: AuditLogOptions) {
-    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, enabled: true, now: Date.now, ...options, witnessUrl: options.witnessUrl };
+    this.options = { checkpointEveryMs: 5_000, heartbeatEveryMs: 60_000, enabled: true, now: Date.now, ...options, witnessUrl: options.witnessUrl, onAppended: options.onAppended };
   }
 
   get publicKey(): Buffer {
@@ -175,6 +177,7 @@ export class AuditLog {
         await insertEntries(trx, rows);
       });
       for (const item of batch) item.resolve();
+      this.options.onAppended?.(batch.map((item) => item.input));
     } catch (error) {
       this.options.log.error({ err: error, entries: batch.length }, 'audit entries could not be written');
       // Fail closed: what could not be recorded is not done; the caller answers AUDIT_UNAVAILABLE.

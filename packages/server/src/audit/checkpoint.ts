@@ -36,6 +36,13 @@ export const signerFromSeed = (seed: Buffer, keyName: string): AuditSigner => {
   };
 };
 
+/**
+ * The audit log's name, fixed by its key (not by PUBLIC_URL, so checkpoints stay verifiable if the URL
+ * changes): `conclave-audit/<first 16 hex of SHA-256(public key)>`. Also the key's public fingerprint.
+ */
+export const auditKeyName = (seed: Buffer): string =>
+  `conclave-audit/${createHash('sha256').update(signerFromSeed(seed, 'conclave-audit').publicKey).digest('hex').slice(0, 16)}`;
+
 export const keyHash = (keyName: string, publicKey: Buffer): Buffer =>
   createHash('sha256').update(`${keyName}\n`).update(Buffer.from([1])).update(publicKey).digest().subarray(0, 4);
 

@@ -71,6 +71,7 @@ export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string,
   }).then((message) => {
     // Committed: its words go to the search index off this path (search flushes before it looks).
     ctx.searchIndexer.enqueue({ messageId: message.id, roomId: message.roomId, terms });
+    ctx.metrics.messagePosted();
     return message;
   });
 };

@@ -2,6 +2,7 @@ import type { CommanderError } from 'commander';
 import { Command } from 'commander';
 import { API_VERSION } from '../app.ts';
 import { registerAuditCommand } from './audit.command.ts';
+import { registerBackupCommands } from './backup.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerImportCommand } from './import.command.ts';
@@ -31,6 +32,7 @@ export const buildProgram = (): Command => {
   registerAuditCommand(program);
   registerMailCommand(program);
   registerIncidentCommand(program);
+  registerBackupCommands(program);
   registerDoctorCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {

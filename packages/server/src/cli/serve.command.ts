@@ -4,6 +4,7 @@ import { createServices } from '../services.ts';
 import { issueSetupToken } from '../instances/index.ts';
 import { incidentMailRenderers } from '../incidents/index.ts';
 import { createConfiguredMailWorker } from '../mail/index.ts';
+import { startMetricsServer } from '../ops/index.ts';
 import { configFromEnv, runCommand } from './run.ts';
 
 export const registerServeCommand = (program: Command): void => {
@@ -18,6 +19,7 @@ export const registerServeCommand = (program: Command): void => {
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
         await services.startAudit();
+        const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(services, { host: config.metricsHost, port: config.metricsPort });
         // Incident notices are rendered when sent; the incidents domain renders them.
         const mailWorker = createConfiguredMailWorker(services, { renderers: incidentMailRenderers() });
         mailWorker?.start();
@@ -32,6 +34,7 @@ export const registerServeCommand = (program: Command): void => {
           closing = true;
           services.log.info({ signal }, 'shutting down');
           await app.close();
+          await metricsServer?.close();
           // Mails in flight finish and are marked; nothing new is claimed.
           await mailWorker?.stop();
           await services.close();
@@ -41,6 +44,8 @@ export const registerServeCommand = (program: Command): void => {
         // One write, so whoever reads the output sees the banner and the token together.
         const banner = [`\nConclave is serving ${config.publicUrl.origin} (listening on ${config.host}:${port}; ${storage}).`];
         if (config.port === 0) banner.push('PORT=0 chose the port above; set PUBLIC_URL to the address people use.');
+        if (metricsServer) banner.push(`Metrics for Prometheus at ${metricsServer.url}${config.metricsToken ? ' (with the METRICS_TOKEN bearer)' : ''}.`);
+        else if (config.metricsToken) banner.push('Metrics for Prometheus at /metrics on this port, with the METRICS_TOKEN bearer.');
         if (!mailWorker) banner.push('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>.');
         if (setupToken) {
           // Printed to the terminal for the operator, never written to the log.

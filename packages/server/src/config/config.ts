@@ -54,6 +54,11 @@ export interface Config {
   resetRateLimitPerEmail: RateLimit;
   /** The public status page, its feed and its JSON, per client address. */
   statusRateLimitPerIp: RateLimit;
+  /** GET /metrics on the main port needs `Authorization: Bearer <this>`; unset, the main port serves no metrics. */
+  metricsToken: string | undefined;
+  /** A separate listener serving only GET /metrics; unset, none. */
+  metricsPort: number | undefined;
+  metricsHost: string;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -94,6 +99,9 @@ export const CONFIG_VARIABLES = [
   { name: 'PASSWORD_RESET_RATE_LIMIT_IP', default: '10/15m', meaning: 'Reset requests allowed per client address per window.' },
   { name: 'PASSWORD_RESET_RATE_LIMIT_EMAIL', default: '3/1h', meaning: 'Reset requests allowed per email address per window (known or not: the limit reveals nothing).' },
   { name: 'STATUS_RATE_LIMIT_IP', default: '300/1m', meaning: 'Requests for the public status page, its feed and its JSON allowed per client address per window.' },
+  { name: 'METRICS_TOKEN', default: '(unset: no /metrics on the main port)', meaning: 'Serve Prometheus metrics at /metrics on the main port to requests with Authorization: Bearer <this> (at least 32 characters; compared in constant time). Also required on METRICS_PORT when set.' },
+  { name: 'METRICS_PORT', default: '(unset: no metrics listener)', meaning: 'Serve Prometheus metrics (GET /metrics only) on this port of their own, bound to METRICS_HOST. Each node serves its own: scrape every node.' },
+  { name: 'METRICS_HOST', default: '127.0.0.1', meaning: 'Address the METRICS_PORT listener binds; keep it off the public network (or set METRICS_TOKEN).' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -261,6 +269,16 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     problems.push('PASSWORD_RESET_TTL may be at most 7d and PASSWORD_RESET_FORCED_TTL at most 30d: a reset link is a password while it works.');
   }
 
+  const metricsToken = read('METRICS_TOKEN');
+  // Never echoed: it is a credential.
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{32,512}$/.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be 32 to 512 printable characters without spaces. Generate one with: openssl rand -base64 32');
+  }
+  const metricsPortRaw = read('METRICS_PORT');
+  const metricsPort = metricsPortRaw === undefined ? undefined : integer('METRICS_PORT', 9464, 0, 65_535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) problems.push(`METRICS_PORT=${metricsPort} is the same as PORT; give the metrics a port of their own (9464 is usual), or unset METRICS_PORT and use METRICS_TOKEN.`);
+  const metricsHost = read('METRICS_HOST') ?? '127.0.0.1';
+
   const config: Config = {
     port,
     host,
@@ -297,6 +315,9 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     resetRateLimitPerIp: rateLimit('PASSWORD_RESET_RATE_LIMIT_IP', '10/15m'),
     resetRateLimitPerEmail: rateLimit('PASSWORD_RESET_RATE_LIMIT_EMAIL', '3/1h'),
     statusRateLimitPerIp: rateLimit('STATUS_RATE_LIMIT_IP', '300/1m'),
+    metricsToken,
+    metricsPort,
+    metricsHost,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

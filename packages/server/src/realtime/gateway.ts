@@ -240,6 +240,7 @@ export const createGateway = (ctx: AppContext, options: GatewayOptions) => {
       for (const connection of audienceSet ?? []) targets.add(connection);
       if (subjectId) for (const connection of byAccount.get(subjectId) ?? []) targets.add(connection);
       for (const connection of targets) sendRaw(connection, frame, event.seq);
+      ctx.metrics.eventFannedOut(targets.size);
       if (event.type === 'member.left') {
         for (const connection of byAccount.get(event.accountId) ?? []) unsubscribe(connection, event.roomId);
       }

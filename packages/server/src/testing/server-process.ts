@@ -78,6 +78,30 @@ export const freshPgSchema = async (label: string): Promise<{ schema: string; da
   };
 };
 
+/**
+ * A fresh PostgreSQL database whose DATABASE_URL has its search_path set to `schema` (which does not exist
+ * in it yet): where a restore of a backup of that schema goes. drop() removes the database.
+ */
+export const freshPgDatabase = async (label: string, schema: string): Promise<{ databaseUrl: string; drop(): Promise<void> }> => {
+  const name = `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(testDatabaseUrl());
+  url.pathname = `/${name}`;
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    databaseUrl: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: testDatabaseUrl() });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+};
+
 export const testRedisUrl = (): string => process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** Whether Redis answers (quickly; no retries). */
