@@ -11,3 +11,4 @@ export { applyEvent, stateFromSnapshot, type ClientState } from './client-state.
 export * from './schemas/audit.ts';
 export * from './schemas/incident-response.ts';
 export * from './schemas/incidents.ts';
+export { WEB_ROUTES, type WebRoute } from './web-routes.ts';
