@@ -72,6 +72,15 @@ export const RoomView = ({ room, me, instanceRole, focusMessageId }: RoomViewPro
     if (stick.current && document.visibilityState === 'visible') store.markRead(room.id);
   }, [store, room.id, messages]);
 
+  // Coming back to the tab counts as reading what arrived meanwhile, if the view is at the newest.
+  useEffect(() => {
+    const visible = () => {
+      if (document.visibilityState === 'visible' && stick.current) store.markRead(room.id);
+    };
+    document.addEventListener('visibilitychange', visible);
+    return () => document.removeEventListener('visibilitychange', visible);
+  }, [store, room.id]);
+
   useEffect(() => {
     if (!focusMessageId) return;
     const element = document.getElementById(`message-${focusMessageId}`);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Secret, TOTP } from 'otpauth';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
 import { findChromium, launch, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser, type Page } from './support/browser.ts';
-import { addMember, apiCall, setUpInstance, startE2eServer, type E2eServer } from './support/server.ts';
+import { addMember, apiCall, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
 
 const chromiumPath = findChromium();
 
@@ -32,15 +33,18 @@ const logIn = async (page: Page, email: string, password: string) => {
   await page.getByRole('button', { name: 'Log in' }).click();
 };
 
-describe('a forgotten password is reset through the mail', { skip: chromiumPath ? false : SKIP_WITHOUT_CHROMIUM }, () => {
+describe('getting in: a forgotten password reset through the mail, a forced reset, two-factor log-in', { skip: chromiumPath ? false : SKIP_WITHOUT_CHROMIUM }, () => {
   let sink: SmtpSink;
   let server: E2eServer;
   let browser: Browser;
+  let instanceId: string;
+  let ada: Person;
 
   before(async () => {
     sink = await startSmtpSink();
     server = await startE2eServer('reset', { SMTP_URL: sink.url, PASSWORD_RESET_RATE_LIMIT_EMAIL: '100/1h' });
     browser = await launch(chromiumPath as string);
+    ({ instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' }));
   });
   after(async () => {
     await browser?.close();
@@ -49,7 +53,6 @@ describe('a forgotten password is reset through the mail', { skip: chromiumPath 
   });
 
   test('forgot password, the mail caught by a test SMTP server, a new password; then a forced reset', async () => {
-    const { instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' });
     const carol = await addMember(server, instanceId, ada, { email: 'carol@example.org', displayName: 'Carol', password: 'carol forgot this one' });
     const { page, problems } = await openContext(browser);
 
@@ -112,4 +115,38 @@ describe('a forgotten password is reset through the mail', { skip: chromiumPath 
 
     assert.deepEqual(problems, []);
   });
+
+  test('log-in with two-factor authentication: the code step, and a recovery code instead', async () => {
+    const dan = await addMember(server, instanceId, ada, { email: 'dan@example.org', displayName: 'Dan', password: 'dan has two factors now' });
+    const setup = await apiCall<{ secret: string }>(server.url, 'POST', '/me/2fa/setup', { token: dan.token, body: { password: dan.password } });
+    assert.equal(setup.status, 200);
+    recordSecret(setup.body.secret);
+    const totp = new TOTP({ secret: Secret.fromBase32(setup.body.secret), digits: 6, period: 30, algorithm: 'SHA1' });
+    const enabled = await apiCall<{ recoveryCodes: string[] }>(server.url, 'POST', '/me/2fa/enable', { token: dan.token, body: { code: totp.generate() } });
+    assert.equal(enabled.status, 200);
+    for (const code of enabled.body.recoveryCodes) recordSecret(code);
+
+    const { page, problems } = await openContext(browser);
+    await page.goto(`${server.url}/login`);
+    await logIn(page, dan.email, dan.password);
+    await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+    // Each 30-second step is accepted once: the next step's code (within the ±1 step window) is unused.
+    await page.getByLabel('Code from your authenticator app').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByText('That code is not valid').waitFor();
+    await screenshot(page, '12-two-factor');
+    await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/\/instances\//);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/\/login/);
+
+    await logIn(page, dan.email, dan.password);
+    await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    await page.getByLabel('Recovery code').fill(enabled.body.recoveryCodes[0] ?? '');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(/\/instances\//);
+    assert.deepEqual(problems, []);
+  });
 });
+
