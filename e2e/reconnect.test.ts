@@ -22,6 +22,8 @@ describe('a reconnect after the server restarts', { skip: chromiumPath ? false :
 
   test('loses nothing and doubles nothing: missed messages are replayed once, a send that failed is kept', async () => {
     const { instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' });
+    const beta = await apiCall<{ id: string }>(server.url, 'POST', '/instances', { token: ada.token, body: { slug: 'beta', name: 'Beta' } });
+    assert.equal(beta.status, 201);
     const bob = await addMember(server, instanceId, ada, { email: 'bob@example.org', displayName: 'Bob', password: 'correct horse battery staple' });
     const room = await apiCall<{ id: string }>(server.url, 'POST', `/instances/${instanceId}/rooms`, { token: ada.token, body: { name: 'ops' } });
     await apiCall(server.url, 'POST', `/rooms/${room.body.id}/join`, { token: bob.token });
@@ -96,6 +98,17 @@ describe('a reconnect after the server restarts', { skip: chromiumPath ? false :
     );
     const replays = audit.body.entries.filter((e) => e.action === 'room.read' && e.actorId === ada.accountId && e.detail.kind === 'replay');
     assert.ok(replays.some((e) => (e.detail.events ?? 0) >= 3), `Ada's page resumed with ?since= and was replayed what it missed: ${JSON.stringify(audit.body.entries.map((e) => e.detail))}`);
+
+    // The instance switcher: another instance, and what waits in this one while Ada looks there.
+    const switcher = page.getByLabel('Instance', { exact: true });
+    await switcher.selectOption({ label: 'Beta' });
+    await page.waitForURL(new RegExp(`/instances/${beta.body.id}$`));
+    await page.getByText('You are in no room yet').waitFor();
+    await bobPosts('while Ada is in Beta');
+    await switcher.locator('option', { hasText: 'Acme (1 unread)' }).waitFor({ state: 'attached' });
+    await switcher.selectOption({ value: instanceId });
+    await page.getByRole('link', { name: /^ops, 1 unread/ }).click();
+    await page.getByText('while Ada is in Beta').waitFor();
 
     assert.deepEqual(problems, []);
   });

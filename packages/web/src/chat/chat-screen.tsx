@@ -66,6 +66,17 @@ export const ChatScreen = ({ me }: { me: Me }) => {
     };
   }, [state?.rooms, instanceId, accountId, members]);
 
+  // What waits in each instance, for the switcher: unread messages, and how many mention this person.
+  const waiting = useMemo(() => {
+    const totals: Record<string, { unread: number; mentions: number }> = {};
+    for (const r of Object.values(state?.rooms ?? {})) {
+      const total = (totals[r.instanceId] ??= { unread: 0, mentions: 0 });
+      total.unread += r.unreadCount;
+      total.mentions += r.mentionCount;
+    }
+    return totals;
+  }, [state?.rooms]);
+
   const isAdmin = instance?.role === 'admin' || instance?.role === 'owner';
   const focusMessageId = route.search.get('message');
 
@@ -140,11 +151,16 @@ export const ChatScreen = ({ me }: { me: Me }) => {
               navigate(pathTo('instance', { instanceId: event.target.value }));
             }}
           >
-            {me.instances.map((i) => (
-              <option key={i.id} value={i.id}>
-                {i.name}
-              </option>
-            ))}
+            {me.instances.map((i) => {
+              const total = waiting[i.id];
+              const note = total && total.unread > 0 ? ` (${total.unread} unread${total.mentions > 0 ? `, ${total.mentions} mentioning you` : ''})` : '';
+              return (
+                <option key={i.id} value={i.id}>
+                  {i.name}
+                  {i.id === instanceId ? '' : note}
+                </option>
+              );
+            })}
           </select>
           <div className="account">
             <span className="account-name" title={me.account.email}>
