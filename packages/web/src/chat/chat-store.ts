@@ -313,7 +313,7 @@ export class ChatStore {
   async post(roomId: string, body: string): Promise<void> {
     const message = await api<Message>('POST', `/rooms/${roomId}/messages`, { body });
     this.lastTypingSent.delete(roomId);
-    this.setState((state) => withReadMarker(mergeMessages(state, roomId, [message]), roomId, message.id));
+    this.setState((state) => mergeMessages(state, roomId, [message]));
   }
 
   async edit(roomId: string, messageId: string, body: string): Promise<void> {
