@@ -52,7 +52,7 @@ export const SetupScreen = () => {
       await session.signedIn(answer);
       navigate(pathTo('instance', { instanceId: answer.instance.id }), { replace: true });
     } catch (caught) {
-      if (caught instanceof Error && isApiError(caught) && PASSWORD_PROBLEMS.includes(caught.code as ErrorCode)) setPasswordProblem(caught.code as ErrorCode);
+      if (isApiError(caught) && PASSWORD_PROBLEMS.includes(caught.code as ErrorCode)) setPasswordProblem(caught.code as ErrorCode);
       else setError(describeError(caught));
     } finally {
       setBusy(false);
