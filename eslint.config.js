@@ -7,9 +7,12 @@ export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'keys/**', '.test-logs/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  { files: ['**/*.{js,mjs,ts}'], languageOptions: { globals: { ...globals.node } } },
+  { files: ['**/*.{js,mjs,ts}'], ignores: ['packages/web/src/**'], languageOptions: { globals: { ...globals.node } } },
+  // The web client runs in the browser; its unit tests (pure modules) run under node.
+  { files: ['packages/web/src/**/*.{ts,tsx}'], languageOptions: { globals: { ...globals.browser } } },
+  { files: ['packages/web/src/**/*.test.ts'], languageOptions: { globals: { ...globals.node } } },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.{ts,tsx}'],
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'separate-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -47,7 +50,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/server/src/cli/**/*.ts', 'packages/server/src/main.ts', 'bench/**/*.ts', 'scripts/**'],
+    // Vite reads its configuration from a default export.
+    files: ['packages/web/vite.config.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['packages/server/src/cli/**/*.ts', 'packages/server/src/main.ts', 'bench/**/*.ts', 'scripts/**', 'packages/web/scripts/**'],
     rules: { 'no-console': 'off' },
   },
 );

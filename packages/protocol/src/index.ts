@@ -11,3 +11,5 @@ export { applyEvent, stateFromSnapshot, type ClientState } from './client-state.
 export * from './schemas/audit.ts';
 export * from './schemas/incident-response.ts';
 export * from './schemas/incidents.ts';
+export { WEB_ROUTES, type WebRoute } from './web-routes.ts';
+export { MENTION_PATTERN, ROOM_MENTIONS, mentionKey } from './mentions.ts';

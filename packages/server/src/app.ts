@@ -17,11 +17,17 @@ import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 import { registerStatusRoutes } from './incidents/index.ts';
 import { registerMetricsRoute } from './ops/index.ts';
+import { registerWebClient } from './http/web-client.ts';
 
 export const API_VERSION = '0.1.0';
 
+export interface BuildAppOptions {
+  /** The built web client (index.html and assets/); by default packages/web/dist. */
+  webRoot?: string;
+}
+
 /** The Fastify app with every route, not listening: tests inject into it, `conclave serve` listens. */
-export const buildApp = async (ctx: AppContext): Promise<App> => {
+export const buildApp = async (ctx: AppContext, options: BuildAppOptions = {}): Promise<App> => {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     genReqId: () => randomUUID(),
@@ -54,7 +60,27 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   });
 
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] } },
+    // Strict for the web client as for everything else: scripts and styles only from files of this origin
+    // (the client's build has no inline script or style), the stream to this origin. Helmet's default
+    // upgrade-insecure-requests would send a plain-http deployment's page to https for its own scripts, so it
+    // is set only when PUBLIC_URL is https.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+        ...(ctx.config.publicUrl.protocol === 'https:' ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cookie);
@@ -110,5 +136,6 @@ export const buildApp = async (ctx: AppContext): Promise<App> => {
   app.decorate('gateway', gateway);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerWebClient(app, options.webRoot);
   return app;
 };

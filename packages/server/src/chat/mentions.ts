@@ -1,12 +1,9 @@
-import type { Mentions } from '@conclave/protocol';
+import { MENTION_PATTERN, mentionKey, type Mentions } from '@conclave/protocol';
 
-const MENTION = /(^|[^\p{L}\p{N}_.@-])@([\p{L}\p{N}._-]{1,64})/gu;
-
-/** How a person is @-mentioned: their display name, lower case, without spaces ("Ada Lovelace" → "adalovelace"). */
-export const mentionKey = (displayName: string): string => displayName.normalize('NFKC').toLowerCase().replace(/\s+/gu, '');
+export { mentionKey };
 
 /** The @tokens in a message body, lower case. */
-export const findMentionTokens = (body: string): string[] => [...body.matchAll(MENTION)].map((match) => (match[2] ?? '').toLowerCase());
+export const findMentionTokens = (body: string): string[] => [...body.matchAll(MENTION_PATTERN)].map((match) => (match[2] ?? '').toLowerCase());
 
 /**
  * Resolves @name, @here (members online now) and @all (every member) against the room's members; the author

@@ -1,0 +1,18 @@
+/**
+ * The web client's pages. The client's router matches them, and the server answers each with the client's
+ * index.html, so a reload or a link from a mail (the reset link) opens the right page. Nothing else is a
+ * client page: /api/*, /status*, the stream and unknown paths keep their own answers. A new page is added here.
+ */
+export const WEB_ROUTES = {
+  home: '/',
+  setup: '/setup',
+  login: '/login',
+  signup: '/signup',
+  forgotPassword: '/forgot-password',
+  /** The reset mail links here with the token after #token=, so it never reaches a server log. */
+  resetPassword: '/reset-password',
+  instance: '/instances/:instanceId',
+  room: '/rooms/:roomId',
+} as const;
+
+export type WebRoute = keyof typeof WEB_ROUTES;
