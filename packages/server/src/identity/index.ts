@@ -28,6 +28,7 @@ export { createPasswordHasher, type PasswordHasher } from './password.hasher.ts'
 export { findPasswordProblem, passwordAdvice, passwordLength } from './password.policy.ts';
 export { findServerState, updateServerState, type ServerStateRow } from './server-state.queries.ts';
 export {
+  assertOperator,
   auditActor,
   bumpCredentialEpoch,
   endSession,

@@ -15,7 +15,7 @@ import type { App } from '../http/types.ts';
 import { emailKeyOf, findAccount } from './account.actions.ts';
 import { passwordAdvice } from './password.policy.ts';
 import { confirmPasswordReset, forceResetAccount, forceResetEveryone, requestPasswordReset } from './password-reset.actions.ts';
-import type { Actor } from './session.actions.ts';
+import { assertOperator } from './session.actions.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 410: ErrorBody, 429: ErrorBody };
 
@@ -25,9 +25,6 @@ export const RESET_ANSWER = {
   message: 'If an account has this email, a reset link is on its way to it. The link works once, for a limited time.',
 } as const;
 
-const assertOperator = (actor: Actor): void => {
-  if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
-};
 
 /** Ask for a reset link, set a new password with it; operators force resets for anyone or everyone. */
 export const registerPasswordResetRoutes = (app: App, ctx: AppContext): void => {

@@ -227,8 +227,10 @@ export const endOtherSessions = async (ctx: AppContext, actor: SessionActor): Pr
   return ended.length;
 };
 
-const assertOperator = (actor: Actor): void => {
+/** Operators (the people who run the server) only; anyone else is refused with FORBIDDEN. */
+export const assertOperator = (actor: Actor): Actor => {
   if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
+  return actor;
 };
 
 /** An operator ends every session and API token of one account (the account's credential epoch). */

@@ -28,23 +28,17 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { actorOf, createAuthGuard } from '../http/auth-guard.ts';
 import type { App } from '../http/types.ts';
-import type { Actor } from '../identity/index.ts';
+import { assertOperator, type Actor } from '../identity/index.ts';
 import { containIncident, findIncidentContainment, listIncidentContainments } from './contain.actions.ts';
 import { declareIncident, findIncident, incidentTimeline, listIncidents, updateIncident } from './incident.actions.ts';
 import { presentContainment, presentIncident, presentScope, presentTimelineEntry } from './incident.presenter.ts';
 import { listMailingRecipients, mailingStatus, noticesDeliveredOverTime } from './mailing.actions.ts';
 import { findMailing, planFollowUp, planNotices, queueFollowUp, queueNotices } from './notice.actions.ts';
-import { incidentProgress } from './progress.actions.ts';
+import { incidentProgress, PROGRESS_BUCKETS } from './progress.actions.ts';
 import { computeScope, findIncidentScope, instanceSlugs, type ScopeResult } from './scope.actions.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
-const BUCKETS = { minute: 60_000, '5m': 300_000, hour: 3_600_000, day: 86_400_000 } as const;
 
-/** Incident response is the operators' (the people who run the server), never an instance admin's. */
-export const assertOperator = (actor: Actor): Actor => {
-  if (actor.account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
-  return actor;
-};
 
 const time = (value: string | undefined): number | undefined => (value === undefined ? undefined : Date.parse(value));
 
@@ -174,7 +168,7 @@ export const registerIncidentRoutes = (app: App, ctx: AppContext): void => {
     { schema: { tags: ['incidents'], summary: 'People who reset since containment and notices delivered, over time (operators)', params: IncidentRefParams, querystring: ProgressQuery, response: { 200: IncidentProgress, ...errors } }, ...guarded },
     async (request) => {
       operator(request);
-      const progress = await incidentProgress(ctx, request.params.ref, BUCKETS[request.query.bucket ?? 'hour']);
+      const progress = await incidentProgress(ctx, request.params.ref, PROGRESS_BUCKETS[request.query.bucket ?? 'hour']);
       const totals = { queued: 0, sent: 0, failed: 0 };
       for (const mailing of await mailingStatus(ctx, progress.incidentId)) {
         totals.queued += mailing.mails.queued + mailing.mails.sending;

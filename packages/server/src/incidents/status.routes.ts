@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { actorOf, createAuthGuard } from '../http/auth-guard.ts';
 import { perIpLimit } from '../http/rate-limits.ts';
 import type { App } from '../http/types.ts';
+import { assertOperator } from '../identity/index.ts';
 import { publishPostmortem, readPostmortem, setPostmortem } from './postmortem.actions.ts';
 import { findPublicIncident, publishIncident, readStatus, readStatusFeed, unpublishIncident } from './status.actions.ts';
 import { renderStatusFeed } from './status.atom.ts';
@@ -16,8 +17,8 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 /** Public pages may be cached briefly (a status page gets busy exactly when things go wrong). */
 const PUBLIC_CACHE = 'public, max-age=30';
 
-const assertOperator = async (request: FastifyRequest): Promise<void> => {
-  if (actorOf(request).account.is_operator !== 1) throw new AppError('FORBIDDEN', { message: 'Only a server operator can do that.' });
+const operatorOnly = async (request: FastifyRequest): Promise<void> => {
+  assertOperator(actorOf(request));
 };
 
 /**
@@ -69,7 +70,7 @@ export const registerStatusRoutes = (app: App, ctx: AppContext): void => {
   );
 
   // Operators: sessions only (no API token), like the other operator routes.
-  const operator = { preHandler: [createAuthGuard(ctx), assertOperator] };
+  const operator = { preHandler: [createAuthGuard(ctx), operatorOnly] };
   const params = IncidentRefParams;
 
   app.post(
