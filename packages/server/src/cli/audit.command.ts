@@ -4,16 +4,9 @@ import { exportBundle, findEntries, verifyAuditLog, verifyBundle, type AuditBund
 import { AppError } from '../errors.ts';
 import { findAccountByEmail } from '../identity/index.ts';
 import { EXIT } from './exit-codes.ts';
-import { instanceBySlug } from './lookups.ts';
+import { instanceBySlug, parseTime } from './lookups.ts';
 import { runCommand, withServices } from './run.ts';
 
-/** A time given as ISO 8601 (or a date), in milliseconds; a clear error otherwise. */
-const parseTime = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new AppError('VALIDATION_FAILED', { message: `${name} "${value}" is not a time; write it as 2026-11-23 or 2026-11-23T10:00:00Z.` });
-  return ms;
-};
 
 const row = (entry: AuditRow): Record<string, unknown> => ({
   seq: Number(entry.seq),

@@ -17,6 +17,8 @@ import {
   mailingStatus,
   noticesDeliveredOverTime,
   incidentProgress,
+  PROGRESS_BUCKETS,
+  type ProgressBucket,
   notificationDeadline,
   planFollowUp,
   planNotices,
@@ -36,16 +38,10 @@ import {
 import type { IncidentSeverity, IncidentStatus } from '../db/index.ts';
 import type { Services } from '../services.ts';
 import { registerIncidentStatusCommands } from './incident-status.command.ts';
-import { accountByEmail, instanceBySlug } from './lookups.ts';
+import { accountByEmail, instanceBySlug, parseTime } from './lookups.ts';
 import { progressBar } from './progress.ts';
 import { runCommand, withServices } from './run.ts';
 
-const parseTime = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new AppError('VALIDATION_FAILED', { message: `${name} "${value}" is not a time; write it as 2026-11-23 or 2026-11-23T10:00:00Z.` });
-  return ms;
-};
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -505,7 +501,7 @@ const registerNoticeCommands = (incident: Command): void => {
     .action((ref: string, options: { bucket: string; json?: boolean }) =>
       runCommand(() =>
         withServices(async (services) => {
-          const bucketMs = { minute: 60_000, '5m': 300_000, hour: 3_600_000, day: 86_400_000 }[oneOf('--bucket', options.bucket, ['minute', '5m', 'hour', 'day'] as const)];
+          const bucketMs = PROGRESS_BUCKETS[oneOf('--bucket', options.bucket, Object.keys(PROGRESS_BUCKETS) as ProgressBucket[])];
           const found = await findIncident(services, ref);
           const progress = await incidentProgress(services, found.id, bucketMs);
           const delivered = await noticesDeliveredOverTime(services, found.id, bucketMs);

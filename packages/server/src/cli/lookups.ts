@@ -16,3 +16,11 @@ export const accountByEmail = async (services: Services, email: string): Promise
   if (!account) throw new AppError('MEMBER_NOT_FOUND', { message: `No account with email ${email}.` });
   return account;
 };
+
+/** A time given as ISO 8601 (or a date), in milliseconds; a clear error otherwise. */
+export const parseTime = (name: string, value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new AppError('VALIDATION_FAILED', { message: `${name} "${value}" is not a time; write it as 2026-11-23 or 2026-11-23T10:00:00Z.` });
+  return ms;
+};

@@ -34,7 +34,7 @@ export {
   type ContainmentTarget,
   type ContainOptions,
 } from './contain.actions.ts';
-export { incidentProgress, PROGRESS_BUCKETS_MS, type IncidentProgress, type ResetProgress } from './progress.actions.ts';
+export { incidentProgress, PROGRESS_BUCKETS, PROGRESS_BUCKETS_MS, type ProgressBucket, type IncidentProgress, type ResetProgress } from './progress.actions.ts';
 export { registerIncidentRoutes } from './incident.routes.ts';
 export { assertPostmortemText, postmortemTemplateFor, publishPostmortem, readPostmortem, setPostmortem, type PostmortemDraft } from './postmortem.actions.ts';
 export { isSafeLinkTarget, renderPostmortem } from './postmortem.markdown.ts';

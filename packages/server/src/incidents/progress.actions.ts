@@ -22,14 +22,17 @@ export interface IncidentProgress {
   resets: ResetProgress;
 }
 
-export const PROGRESS_BUCKETS_MS = [60_000, 300_000, 3_600_000, 86_400_000] as const;
+/** The buckets a progress series may use, by name (the API's and the CLI's `bucket`). */
+export const PROGRESS_BUCKETS = { minute: 60_000, '5m': 300_000, hour: 3_600_000, day: 86_400_000 } as const;
+export type ProgressBucket = keyof typeof PROGRESS_BUCKETS;
+export const PROGRESS_BUCKETS_MS: readonly number[] = Object.values(PROGRESS_BUCKETS);
 
 /**
  * How containment is going: every containment's progress, and of the people whose passwords were
  * invalidated, how many have reset since, over time (the notices' delivery is in the mailing status).
  */
 export const incidentProgress = async (ctx: AppContext, ref: string, bucketMs = 3_600_000): Promise<IncidentProgress> => {
-  if (!(PROGRESS_BUCKETS_MS as readonly number[]).includes(bucketMs)) throw new AppError('VALIDATION_FAILED', { message: `The bucket is one of ${PROGRESS_BUCKETS_MS.join(', ')} ms.` });
+  if (!PROGRESS_BUCKETS_MS.includes(bucketMs)) throw new AppError('VALIDATION_FAILED', { message: `The bucket is one of ${PROGRESS_BUCKETS_MS.join(', ')} ms.` });
   const incident = await findIncident(ctx, ref);
   const containments = await listIncidentContainments(ctx, incident.id);
   const byBucket = new Map<number, number>();
