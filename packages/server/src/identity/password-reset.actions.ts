@@ -16,7 +16,7 @@ import {
   updateAccountAfterReset,
   type PasswordResetRow,
 } from './password-reset.queries.ts';
-import { auditActor, bumpCredentialEpoch, publishRevocation, publishRevocations, type Actor } from './session.actions.ts';
+import { auditActor, bumpCredentialEpoch, publishAccountRevocations, publishRevocation, type Actor } from './session.actions.ts';
 
 /**
  * A reset request answers no sooner than this after it began. Both paths do the same work, but a known
@@ -29,8 +29,6 @@ export const RESET_ANSWER_FLOOR_MS = 15;
 export const LOGIN_RESET_MAIL_INTERVAL_MS = 15 * 60_000;
 /** Accounts flagged per transaction in a forced reset: SQLite stays responsive between chunks. */
 export const FORCE_RESET_CHUNK = 200;
-/** Above this many accounts in a chunk, one recheck on every node replaces a revocation per account. */
-export const RECHECK_ABOVE = 20;
 
 const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX.reset}[A-Za-z0-9_-]{43}$`);
 
@@ -223,8 +221,7 @@ export const forceReset = async (ctx: AppContext, pages: AccountIdPages, options
       for (const p of prepared) if (await queueMail(trx, p.mail)) mailsQueued += 1;
     });
     notifyMailQueued();
-    // A few accounts: their own scopes (only their sockets are looked at); more: one recheck per chunk.
-    await publishRevocations(ctx, rows.length > RECHECK_ABOVE ? [{ kind: 'recheck' }] : rows.map((row) => ({ kind: 'account' as const, accountId: row.id, notBefore })));
+    await publishAccountRevocations(ctx, rows.map((row) => row.id), notBefore);
     accounts += rows.length;
     options.onProgress?.(accounts);
     if (ids.length < FORCE_RESET_CHUNK) break;

@@ -150,6 +150,16 @@ export const publishRevocations = async (ctx: AppContext, scopes: RevokeScope[])
  * After epochs changed in bulk (many accounts in one statement, as containment does): every node re-validates
  * the sockets it holds against the database and closes the dead ones. No per-account scope is needed.
  */
+/** Above this many accounts, one recheck on every node replaces a revocation per account. */
+export const RECHECK_ABOVE = 20;
+
+/**
+ * The sockets of these accounts' sessions and tokens older than `notBefore` close: a few accounts by their own
+ * scopes (only their sockets are looked at), more as one recheck of every socket on every node.
+ */
+export const publishAccountRevocations = (ctx: AppContext, accountIds: string[], notBefore: number): Promise<void> =>
+  publishRevocations(ctx, accountIds.length > RECHECK_ABOVE ? [{ kind: 'recheck' }] : accountIds.map((accountId) => ({ kind: 'account' as const, accountId, notBefore })));
+
 export const publishCredentialRecheck = (ctx: AppContext): Promise<void> => publishRevocation(ctx, { kind: 'recheck' });
 
 /** Ids per lookup when many credentials are checked at once. */

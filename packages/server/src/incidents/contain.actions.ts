@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import { newId, rotateInstanceKeys } from '../crypto/index.ts';
 import type { IncidentSegment } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { auditActor, publishRevocations, RECHECK_ABOVE } from '../identity/index.ts';
+import { auditActor, publishAccountRevocations, publishRevocations } from '../identity/index.ts';
 import {
   findContainment,
   findSameContainment,
@@ -187,8 +187,7 @@ export const containIncident = async (ctx: AppContext, ref: string, options: Con
           row = { ...row!, cursor: last, done: Number(row!.done) + ids.length, updated_at: ctx.now() };
           await saveContainmentProgress(trx, row.id, { step_index: stepIndex, cursor: row.cursor, done: row.done, status: 'running', updated_at: row.updated_at, finished_at: null });
         });
-        // A few accounts: their own scopes; a chunk of thousands: one recheck of every socket on every node.
-        if (step === 'end-sessions') await publishRevocations(ctx, ids.length > RECHECK_ABOVE ? [{ kind: 'recheck' }] : ids.map((accountId) => ({ kind: 'account' as const, accountId, notBefore: epoch })));
+        if (step === 'end-sessions') await publishAccountRevocations(ctx, ids, epoch);
         report();
         if (ids.length < chunkSize) break;
         if (options.throttleMs) await sleep(options.throttleMs);
