@@ -82,6 +82,8 @@ describe('configuration', () => {
     assert.equal(loadConfig({ MAIL_CONCURRENCY: '4' }).mailConcurrency, 4);
     const problems = problemsOf({ SMTP_URL: 'http://user:hunter2secret@mail.example.org', MAIL_FROM: 'x@y.org\r\nBcc: z@w.org', PASSWORD_RESET_TTL: '30d', MAIL_CONCURRENCY: '0' }).join('\n');
     assert.match(problems, /^MAIL_CONCURRENCY="0"/m);
+    assert.equal(loadConfig({}).mailRetentionMs, 30 * 86_400_000);
+    assert.match(problemsOf({ MAIL_RETENTION: '1h' }).join(), /MAIL_RETENTION must be at least 1d/);
     assert.match(problems, /^SMTP_URL is not an SMTP server address/m);
     assert.doesNotMatch(problems, /hunter2secret/, 'the SMTP password is not echoed');
     assert.match(problems, /^MAIL_FROM=/m);

@@ -47,6 +47,8 @@ export interface Config {
   mailFrom: string;
   /** SMTP connections per node, and mails in flight at once. */
   mailConcurrency: number;
+  /** Sent and failed mails are deleted this long after they ended (an incident mailing's stay with it). */
+  mailRetentionMs: number;
   passwordResetTtlMs: number;
   /** A reset an admin, an operator or an incident forced may live longer: the person may be away. */
   forcedResetTtlMs: number;
@@ -94,6 +96,7 @@ export const CONFIG_VARIABLES = [
   { name: 'SMTP_URL', default: '(unset: mail stays in the outbox)', meaning: 'smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). Unset, mail waits in the outbox and `conclave mail list|show` prints it.' },
   { name: 'MAIL_FROM', default: 'Conclave <conclave@PUBLIC_URL host>', meaning: 'The From of the mail Conclave sends: an address, or a name and <address>.' },
   { name: 'MAIL_CONCURRENCY', default: '16', meaning: 'SMTP connections each node keeps open and mails it sends at once (16: about 700 mails/s on 2 cores in bench/mail-delivery). Lower it if your relay limits connections per client (Postfix allows 50 by default), counting every node.' },
+  { name: 'MAIL_RETENTION', default: '30d', meaning: 'Sent and failed mails (sealed) are deleted this long after they ended, at least 1d; the mails of an incident\'s notices stay with the incident as its record.' },
   { name: 'PASSWORD_RESET_TTL', default: '1h', meaning: 'A reset link someone asked for works this long, once.' },
   { name: 'PASSWORD_RESET_FORCED_TTL', default: '72h', meaning: 'A reset link sent because an admin, an operator or an incident forced a reset works this long, once.' },
   { name: 'PASSWORD_RESET_RATE_LIMIT_IP', default: '10/15m', meaning: 'Reset requests allowed per client address per window.' },
@@ -264,6 +267,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   }
   const passwordResetTtlMs = duration('PASSWORD_RESET_TTL', '1h');
   const mailConcurrency = integer('MAIL_CONCURRENCY', 16, 1, 256);
+  const mailRetentionMs = duration('MAIL_RETENTION', '30d');
+  if (mailRetentionMs < 86_400_000) problems.push(`MAIL_RETENTION must be at least 1d (the outbox is what \`conclave mail list\` shows); write 30d, say.`);
   const forcedResetTtlMs = duration('PASSWORD_RESET_FORCED_TTL', '72h');
   if (passwordResetTtlMs > 7 * 86_400_000 || forcedResetTtlMs > 30 * 86_400_000) {
     problems.push('PASSWORD_RESET_TTL may be at most 7d and PASSWORD_RESET_FORCED_TTL at most 30d: a reset link is a password while it works.');
@@ -310,6 +315,7 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     smtpUrl,
     mailFrom,
     mailConcurrency,
+    mailRetentionMs,
     passwordResetTtlMs,
     forcedResetTtlMs,
     resetRateLimitPerIp: rateLimit('PASSWORD_RESET_RATE_LIMIT_IP', '10/15m'),

@@ -9,6 +9,7 @@ import {
   findDueMailIds,
   findExpiredClaims,
   finishClaims,
+  pruneEndedMails,
   requeueExpiredClaim,
   type Claim,
   type ClaimOutcome,
@@ -55,6 +56,13 @@ export interface MailWorkerOptions {
   batchSize?: number;
   /** Renderers for mails queued without content, by kind; a worker without one for a kind leaves those mails queued. */
   renderers?: MailRenderers;
+  /**
+   * Mails that ended (sent or failed) longer ago than this are deleted (an incident mailing's stay with their
+   * incident); undefined: kept. `conclave serve` takes MAIL_RETENTION (default 30 days).
+   */
+  retentionMs?: number;
+  /** How often ended mails are pruned when `retentionMs` is set; default an hour. */
+  pruneEveryMs?: number;
   /** Tests only (no configuration reaches them): pause after claiming or after the SMTP server accepted. */
   hooks?: { afterClaim?(mail: MailRow): Promise<void>; afterAccepted?(mail: MailRow): Promise<void> };
 }
@@ -67,7 +75,7 @@ export interface MailWorker {
   runOnce(): Promise<number>;
   /** Mails sent at once. */
   readonly concurrency: number;
-  readonly stats: { sent: number; retried: number; failed: number; recovered: number };
+  readonly stats: { sent: number; retried: number; failed: number; recovered: number; pruned: number };
 }
 
 /** Exponential backoff with jitter: base · 2^(attempt-1), capped, ±20%. */
@@ -106,7 +114,23 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
   const maxAttempts = options.maxAttempts ?? 8;
   const batchSize = options.batchSize ?? concurrency * 20;
   const db = ctx.database.db;
-  const stats = { sent: 0, retried: 0, failed: 0, recovered: 0 };
+  const stats = { sent: 0, retried: 0, failed: 0, recovered: 0, pruned: 0 };
+  const pruneEveryMs = options.pruneEveryMs ?? 3_600_000;
+  let prunedAt = Number.NEGATIVE_INFINITY;
+
+  /** At most once per `pruneEveryMs`, in bounded batches, so a large backlog never holds a long write. */
+  const pruneEndedIfDue = async (): Promise<void> => {
+    if (options.retentionMs === undefined) return;
+    const now = ctx.now();
+    if (now - prunedAt < pruneEveryMs) return;
+    prunedAt = now;
+    let deleted: number;
+    do {
+      deleted = await pruneEndedMails(db, now - options.retentionMs, 1_000);
+      stats.pruned += deleted;
+    } while (deleted === 1_000 && (running || loop === undefined));
+    if (stats.pruned > 0) ctx.log.debug({ pruned: stats.pruned }, 'ended mails pruned');
+  };
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -245,6 +269,7 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
 
   const runOnce = async (): Promise<number> => {
     await recoverExpiredClaims();
+    await pruneEndedIfDue();
     const ids = await findDueMailIds(db, ctx.now(), batchSize, renderableKinds);
     const batch = new Map<string, unknown>();
     const outcomes: Array<Promise<void>> = [];
@@ -321,5 +346,5 @@ export const createMailWorker = (ctx: AppContext, options: MailWorkerOptions): M
 export const createConfiguredMailWorker = (ctx: AppContext, options: Omit<MailWorkerOptions, 'transport'> = {}): MailWorker | undefined => {
   if (!ctx.config.smtpUrl) return undefined;
   const concurrency = options.concurrency ?? ctx.config.mailConcurrency;
-  return createMailWorker(ctx, { ...options, concurrency, transport: createSmtpTransport(ctx.config.smtpUrl, { maxConnections: concurrency }) });
+  return createMailWorker(ctx, { retentionMs: ctx.config.mailRetentionMs, ...options, concurrency, transport: createSmtpTransport(ctx.config.smtpUrl, { maxConnections: concurrency }) });
 };

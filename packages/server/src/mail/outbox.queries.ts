@@ -126,6 +126,22 @@ export const requeueExpiredClaim = async (db: Kysely<Schema>, row: MailRow, last
 export const findMailById = (db: Kysely<Schema>, id: string): Promise<MailRow | undefined> =>
   db.selectFrom('mail_outbox').selectAll().where('id', '=', id).executeTakeFirst();
 
+/**
+ * Deletes up to `limit` mails that ended (sent or failed) before `before`; how many. Mails of an incident
+ * mailing stay: they are the record of who was told what, and go with their incident.
+ */
+export const pruneEndedMails = async (db: Kysely<Schema>, before: number, limit: number): Promise<number> => {
+  const ids = db
+    .selectFrom('mail_outbox')
+    .select('id')
+    .where('status', 'in', ['sent', 'failed'])
+    .where('mailing_id', 'is', null)
+    .where('updated_at', '<', before)
+    .limit(limit);
+  const result = await db.deleteFrom('mail_outbox').where('id', 'in', ids).executeTakeFirst();
+  return Number(result.numDeletedRows);
+};
+
 /** Newest first. */
 export const listMails = (db: Kysely<Schema>, filter: { status?: MailStatus | undefined; limit: number }): Promise<MailRow[]> => {
   let query = db.selectFrom('mail_outbox').selectAll();
