@@ -54,3 +54,17 @@ describe('the progress chart\'s geometry', () => {
     assert.equal(timeLabel(at, 30 * 86_400_000, true), '02/12');
   });
 });
+
+describe('the console\'s words', () => {
+  test('times, durations and the 72-hour clock', async () => {
+    const { deadlineWords, formatDuration, formatTime, listOf } = await import('./console-format.ts');
+    assert.match(formatTime('2026-12-02T09:30:00.000Z'), /2026/);
+    assert.equal(formatDuration(30_000), 'under a minute');
+    assert.equal(formatDuration(12 * MIN), '12 min');
+    assert.equal(formatDuration(41 * 60 * MIN + 12 * MIN), '41 h 12 min');
+    const deadline = '2026-12-04T09:30:00.000Z';
+    assert.equal(deadlineWords(deadline, Date.parse(deadline) - 3 * 60 * MIN, false), '3 h left until the 72-hour notification deadline');
+    assert.equal(deadlineWords(deadline, Date.parse(deadline) + 90 * MIN, false), 'The 72-hour notification deadline passed 1 h 30 min ago');
+    assert.deepEqual(listOf(' a, b\n\nc \n'), ['a', 'b', 'c']);
+  });
+});

@@ -31,7 +31,7 @@ export const count = (n: number, one: string, many = `${one}s`): string => `${n.
 
 /** A moment as the operator reads it: their locale and time zone, with the zone named. */
 export const formatTime = (iso: string | number): string =>
-  new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' });
+  new Date(iso).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
 
 /** "41 h 12 min", "12 min", "under a minute". */
 export const formatDuration = (ms: number): string => {

@@ -35,7 +35,9 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
   const describe = useDescribeError();
   const ref = detail.incident.ref;
   const scope = detail.scope;
-  const [target, setTarget] = useState<ContainmentTarget>(scope ? 'affected' : 'everyone');
+  // Nothing chosen: the affected when there is a scope, otherwise no default (everyone is never assumed).
+  const [choice, setTarget] = useState<ContainmentTarget | null>(null);
+  const target: ContainmentTarget | null = choice ?? (scope ? 'affected' : null);
   const [steps, setSteps] = useState<ContainmentStep[]>(['reset-passwords', 'end-sessions']);
   const [reviewing, setReviewing] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -54,10 +56,11 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
   }, [running, ref, reload]);
   usePoll(follow, 500, running.length > 0);
 
-  const people = target === 'everyone' || !scope ? null : scope.counts.accounts[target];
+  const people = target === null || target === 'everyone' || !scope ? null : scope.counts.accounts[target];
 
   const start = async (event: FormEvent) => {
     event.preventDefault();
+    if (target === null) return;
     if (!reviewing) {
       setReviewing(true);
       return;
@@ -125,7 +128,7 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
           </div>
         ) : null}
         <div className="row">
-          <button type="submit" className={reviewing ? 'primary danger-fill' : 'primary'} disabled={busy || steps.length === 0} aria-busy={busy}>
+          <button type="submit" className={reviewing ? 'primary danger-fill' : 'primary'} disabled={busy || steps.length === 0 || target === null} aria-busy={busy}>
             {reviewing ? 'Start the containment' : 'Review the containment'}
           </button>
           {reviewing ? (
