@@ -1,8 +1,27 @@
+import { Component, type ReactNode } from 'react';
 import { Link, pathTo, useRoute } from '../router.tsx';
 import { statusPageUrl } from './console-api.ts';
 import { IncidentList } from './incident-list.tsx';
 import { IncidentPage } from './incident-page.tsx';
 import './console.css';
+
+/** A fault in one screen of the console says so, instead of blanking the page during an incident. */
+class ConsoleBoundary extends Component<{ children: ReactNode }, { failed: string | null }> {
+  override state = { failed: null as string | null };
+
+  static getDerivedStateFromError(error: unknown): { failed: string } {
+    return { failed: error instanceof Error ? error.message : 'Something went wrong.' };
+  }
+
+  override render(): ReactNode {
+    if (this.state.failed === null) return this.props.children;
+    return (
+      <div className="form-message error" role="alert">
+        This screen failed ({this.state.failed}). Reload the page; the server keeps every step that was taken.
+      </div>
+    );
+  }
+}
 
 /**
  * The incident console (operators; decision 0015, runbook breach-response.md): the incidents and one
@@ -26,7 +45,7 @@ export const IncidentConsole = () => {
         </nav>
       </header>
       <main id="console-main" className="console-main" tabIndex={-1}>
-        {ref ? <IncidentPage key={ref} incidentRef={ref} /> : <IncidentList />}
+        <ConsoleBoundary key={ref ?? 'list'}>{ref ? <IncidentPage incidentRef={ref} /> : <IncidentList />}</ConsoleBoundary>
       </main>
     </div>
   );

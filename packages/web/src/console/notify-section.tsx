@@ -16,7 +16,10 @@ const SamplePreview = ({ sample, label }: { sample: NoticePlan['samples'][number
       <figcaption>
         <span className="mail-subject">{sample.rendered.subject}</span>
       </figcaption>
-      <pre className="mail-text">{sample.rendered.text ?? ''}</pre>
+      {/* Scrolls when long: focusable, so the keyboard scrolls it too. */}
+      <pre className="mail-text" tabIndex={0} aria-label={`The text of the mail: ${label}`}>
+        {sample.rendered.text ?? ''}
+      </pre>
     </figure>
   );
 };

@@ -2,7 +2,7 @@ import type { IncidentProgress } from '@conclave/protocol';
 import { useId } from 'react';
 import { chartGeometry, cumulativeLine, pathOf, type ChartBox } from './chart-geometry.ts';
 
-const BOX: ChartBox = { width: 640, height: 260, margin: { top: 16, right: 16, bottom: 36, left: 48 } };
+const BOX: ChartBox = { width: 640, height: 260, margin: { top: 16, right: 28, bottom: 36, left: 48 } };
 
 interface Props {
   progress: IncidentProgress;
