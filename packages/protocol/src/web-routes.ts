@@ -13,6 +13,9 @@ export const WEB_ROUTES = {
   resetPassword: '/reset-password',
   instance: '/instances/:instanceId',
   room: '/rooms/:roomId',
+  /** The incident console (operators; decision 0015): the incidents, and one incident's page. */
+  incidents: '/operator/incidents',
+  incident: '/operator/incidents/:ref',
 } as const;
 
 export type WebRoute = keyof typeof WEB_ROUTES;

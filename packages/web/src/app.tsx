@@ -1,5 +1,5 @@
 import type { WebRoute } from '@conclave/protocol';
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { ChatProvider } from './chat/chat-context.tsx';
 import { ChatScreen } from './chat/chat-screen.tsx';
 import { Link, navigate, pathTo, safeNext, useRoute } from './router.tsx';
@@ -24,6 +24,10 @@ const PUBLIC_PAGES: Partial<Record<WebRoute, () => ReactNode>> = {
  * administration, the incident console), each under its own path.
  */
 const CHAT_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['home', 'instance', 'room']);
+
+/** The incident console (operators): its own chunk, fetched when an operator opens it. */
+const IncidentConsole = lazy(() => import('./console/incident-console.tsx').then((module) => ({ default: module.IncidentConsole })));
+const CONSOLE_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['incidents', 'incident']);
 
 const Redirect = ({ to }: { to: string }) => {
   useEffect(() => navigate(to, { replace: true }), [to]);
@@ -61,6 +65,34 @@ export const App = () => {
   }
   const publicPage = PUBLIC_PAGES[route.route];
   if (publicPage) return <>{publicPage()}</>;
+
+  if (CONSOLE_PAGES.has(route.route)) {
+    if (!session.me) return <Redirect to={`${pathTo('login')}?next=${encodeURIComponent(`${route.path}${window.location.search}`)}`} />;
+    if (!session.me.account.isOperator) {
+      return (
+        <main className="auth">
+          <div className="auth-card">
+            <h1>Operators only</h1>
+            <p>The incident console is for the operators of this server.</p>
+            <p>
+              <Link to={pathTo('home')}>Go to Conclave</Link>
+            </p>
+          </div>
+        </main>
+      );
+    }
+    return (
+      <Suspense
+        fallback={
+          <p className="splash" role="status">
+            Loading the incident console…
+          </p>
+        }
+      >
+        <IncidentConsole />
+      </Suspense>
+    );
+  }
 
   if (CHAT_PAGES.has(route.route)) {
     if (!session.me) {

@@ -173,13 +173,13 @@ export const IncidentProgress = Type.Object({
   resets: Type.Object({
     required: Type.Integer({ description: 'People in the targets of containments that invalidated passwords.' }),
     completed: Type.Integer({ description: 'Of them, people who have set a new password since.' }),
-    series: Type.Array(Type.Object({ at: Timestamp, completed: Type.Integer({ description: 'Cumulative.' }) })),
+    series: Type.Array(Type.Object({ at: Type.String({ format: 'date-time', description: 'The end of the bucket.' }), completed: Type.Integer({ description: 'Cumulative: people who had reset by `at`.' }) })),
   }),
   notices: Type.Object({
     queued: Type.Integer(),
     sent: Type.Integer(),
     failed: Type.Integer(),
-    series: Type.Array(Type.Object({ at: Timestamp, delivered: Type.Integer({ description: 'Cumulative.' }) })),
+    series: Type.Array(Type.Object({ at: Type.String({ format: 'date-time', description: 'The end of the bucket.' }), delivered: Type.Integer({ description: 'Cumulative: notices delivered by `at`.' }) })),
   }),
 });
 
@@ -276,3 +276,19 @@ export const RecipientPage = Type.Object({
   ),
   next: Type.Union([Id, Type.Null()]),
 });
+
+// Types of the answers, for clients (the web client's incident console).
+export type Incident = Static<typeof Incident>;
+export type IncidentList = Static<typeof IncidentList>;
+export type TimelineEntry = Static<typeof TimelineEntry>;
+export type IncidentScope = Static<typeof IncidentScope>;
+export type Containment = Static<typeof Containment>;
+export type IncidentDetail = Static<typeof IncidentDetail>;
+export type IncidentProgress = Static<typeof IncidentProgress>;
+export type NoticePlan = Static<typeof NoticePlan>;
+export type QueuedMailings = Static<typeof QueuedMailings>;
+export type MailingStatusList = Static<typeof MailingStatusList>;
+export type IncidentSegment = Static<typeof IncidentSegment>;
+export type ContainmentTarget = Static<typeof ContainmentTarget>;
+export type ContainmentStep = Static<typeof ContainmentStep>;
+export type NoticeTemplate = Static<typeof NoticeTemplate>;

@@ -92,11 +92,16 @@ describeEachEngine('incident console API', (engine) => {
       const recipients = (await t.as(owner, { method: 'GET', url: `/api/v1/operator/incidents/INC-1/mailings/${actionRequired!.id}/recipients` })).json<{ recipients: Array<{ email: string; status: string }> }>().recipients;
       assert.deepEqual(recipients.map((r) => r.email.toLowerCase()).sort(), [owner.email, member.email].map((e) => e.toLowerCase()).sort());
 
-      const progress = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/INC-1/progress?bucket=minute' })).json<{ resets: { required: number; completed: number; series: Array<{ completed: number }> }; notices: { queued: number } }>();
+      const progress = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/INC-1/progress?bucket=minute' })).json<{ resets: { required: number; completed: number; series: Array<{ at: string; completed: number }> }; notices: { queued: number } }>();
       assert.ok(progress.notices.queued >= 2);
       assert.equal(progress.resets.required, 2);
       assert.equal(progress.resets.completed, 1);
       assert.equal(progress.resets.series.at(-1)?.completed, 1);
+      // Each point is the end of its bucket (like the notices' series): the reset happened before it, in that minute.
+      const usedAt = Number((await t.ctx.database.db.selectFrom('password_resets').select('used_at').where('account_id', '=', member.accountId).where('used_at', 'is not', null).executeTakeFirstOrThrow()).used_at);
+      const pointAt = Date.parse(progress.resets.series.at(-1)!.at);
+      assert.equal(pointAt % 60_000, 0);
+      assert.ok(pointAt > usedAt && pointAt - usedAt <= 60_000, `the point (${pointAt}) closes the minute of the reset (${usedAt})`);
 
       const detail = (await t.as(owner, { method: 'GET', url: '/api/v1/operator/incidents/1' })).json<{ incident: { status: string }; timeline: Array<{ kind: string }>; containments: unknown[] }>();
       assert.equal(detail.incident.status, 'contained');

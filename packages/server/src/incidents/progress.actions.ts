@@ -11,7 +11,10 @@ export interface ResetProgress {
   required: number;
   /** Of them, people who have set a new one since. */
   completed: number;
-  /** Cumulative, per bucket: people who had completed a reset by the end of it. */
+  /**
+   * Cumulative, per bucket: people who had completed a reset by the end of it, `at` that end (as the notices'
+   * series: the console draws both on one time axis).
+   */
   series: Array<{ at: number; completed: number }>;
 }
 
@@ -50,6 +53,6 @@ export const incidentProgress = async (ctx: AppContext, ref: string, bucketMs = 
     for (const row of await countResetsByBucket(ctx.database.db, target, containment.startedAt, bucketMs)) byBucket.set(row.bucket, (byBucket.get(row.bucket) ?? 0) + row.people);
   }
   let completed = 0;
-  const series = [...byBucket.keys()].sort((a, b) => a - b).map((at) => ({ at, completed: (completed += byBucket.get(at) ?? 0) }));
+  const series = [...byBucket.keys()].sort((a, b) => a - b).map((start) => ({ at: start + bucketMs, completed: (completed += byBucket.get(start) ?? 0) }));
   return { incidentId: incident.id, bucketMs, containments, resets: { required, completed, series } };
 };

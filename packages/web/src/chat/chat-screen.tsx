@@ -228,6 +228,11 @@ export const ChatScreen = ({ me }: { me: Me }) => {
             </button>
           </div>
         ) : null}
+        {me.account.isOperator ? (
+          <p className="sidebar-bottom operator-link">
+            <Link to={pathTo('incidents')}>Incident console</Link>
+          </p>
+        ) : null}
       </aside>
       <main className="main-pane" id="main">
         {searching && instanceId ? (
