@@ -5,6 +5,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Bot, CreateIncomingHookResponse, CreateOutgoingHookResponse, HookDelivery, IncomingHook, Message, Room, ServerFrame } from '@conclave/protocol';
+import { Writable } from 'node:stream';
+import { createLogger } from '../http/logger.ts';
 import { isType, openStream, type StreamClient } from '../testing/stream-client.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
 import { claimDeliveries } from './delivery.queries.ts';
@@ -35,6 +37,18 @@ const startReceiver = async (statuses: number[] = []): Promise<{ url: string; re
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/conclave`, received, server };
 };
+
+test('a webhook URL\'s token never reaches the log: the path is logged with it redacted, and no query string', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } });
+  const log = createLogger('info', sink);
+  log.info({ req: { id: '1', method: 'POST', url: '/hooks/incoming/cnv_wh_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abc' } }, 'request completed');
+  log.info({ req: { id: '2', method: 'POST', url: '/v2/room/x/notification?auth_token=cnv_wh_secretsecretsecret' } }, 'request completed');
+  await new Promise((resolve) => setImmediate(resolve));
+  const text = lines.join('');
+  assert.ok(text.includes('/hooks/incoming/[redacted]'), text);
+  assert.ok(!text.includes('cnv_wh_'), text);
+});
 
 describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (engine) => {
   let t: TestApp;
@@ -269,7 +283,9 @@ describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (
     const worker = createDeliveryWorker(t.ctx, { backoffBaseMs: 10 });
     while ((await worker.runOnce()) > 0);
     assert.equal(receiver.received.length, 2, 'the matching message and the topic change; not the lunch question');
-    const [first, second] = receiver.received;
+    // Deliveries go out concurrently: a receiver orders by seq, not by arrival.
+    const first = receiver.received.find((r) => r.headers['x-conclave-event'] === 'message.created');
+    const second = receiver.received.find((r) => r.headers['x-conclave-event'] === 'room.updated');
     assert.ok(first && second);
     const body = JSON.parse(first.body) as { id: string; type: string; roomId: string; data: { message: { id: string; text: string } } };
     assert.equal(body.type, 'message.created');
