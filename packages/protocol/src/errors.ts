@@ -100,6 +100,19 @@ export const ERROR_CATALOG = {
   KEY_IMPORT_CONFLICT: { status: 409, message: 'CONCLAVE_KEYS_DIR already holds a different key of the same name; Conclave never overwrites a key. Import into an empty keys directory.' },
   KEYS_BESIDE_BACKUP: { status: 409, message: 'Keys and database backups must be kept apart: one place holding both is a breach waiting. Choose another directory (or --force, knowingly).' },
 
+  // Integrations: incoming and outgoing webhooks, bots (issue 9; docs/decisions/0020)
+  HOOK_NOT_FOUND: { status: 404, message: 'No such webhook. Check the URL: it holds a secret that was shown once, when the webhook was made.' },
+  HOOK_REVOKED: { status: 410, message: 'This webhook was revoked by an admin and accepts nothing more; ask an admin of the room for a new one.' },
+  HOOK_INVALID_PAYLOAD: { status: 400, message: 'The payload is not a webhook message: send a JSON object (application/json, or a form field named payload holding JSON).' },
+  HOOK_NO_TEXT: { status: 400, message: 'The payload has nothing to post: give text, or attachments with a fallback, title or text, or blocks with text.' },
+  HOOK_PAYLOAD_TOO_LARGE: { status: 413, message: 'The webhook payload is too large: at most 128 KiB, and the text it makes at most 10,000 characters.' },
+  HOOK_RATE_LIMITED: { status: 429, message: 'This webhook is posting too fast; wait as long as Retry-After says.' },
+  HOOK_LIMIT_REACHED: { status: 409, message: 'This room has as many webhooks of this kind as it may; revoke one first.' },
+  HOOK_TARGET_INVALID: { status: 400, message: 'An outgoing webhook goes to an http:// or https:// URL with a host name and no user or password in it.' },
+  HOOK_TARGET_PRIVATE: { status: 400, message: 'That URL leads to a private, local or reserved address, which outgoing webhooks may not reach on this server (WEBHOOK_ALLOW_PRIVATE_TARGETS).' },
+  BOT_NOT_FOUND: { status: 404, message: 'No such bot in this instance.' },
+  BOT_LIMIT_REACHED: { status: 409, message: 'This instance has as many bots as it may; remove one first.' },
+
   // Server side
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
   AUDIT_NO_CHECKPOINT: { status: 404, message: 'The audit log has no signed checkpoint yet; one is made every few seconds while the server serves.' },

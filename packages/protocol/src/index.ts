@@ -6,6 +6,7 @@ export * from './schemas/instances.ts';
 export * from './schemas/two-factor.ts';
 export * from './schemas/chat.ts';
 export * from './schemas/sessions.ts';
+export * from './schemas/integrations.ts';
 export { PRESENCE_SUBSCRIPTION_MAX, STREAM_CLOSE, type ChatEvent, type ClientFrame, type ControlFrame, type DurableEventType, type EphemeralEvent, type PresenceStatus, type ServerFrame } from './events.ts';
 export { applyEvent, stateFromSnapshot, type ClientState } from './client-state.ts';
 export * from './schemas/audit.ts';

@@ -25,4 +25,14 @@ export const LIMITS = {
   apiTokenNameMaxLength: 100,
   apiTokensPerAccountMax: 50,
   apiTokenMaxDays: 366,
+  // Integrations (docs/decisions/0020)
+  hookNameMaxLength: 80,
+  /** An incoming webhook's body (Slack or HipChat JSON, or a form's payload field). */
+  hookPayloadMaxBytes: 128 * 1024,
+  incomingHooksPerRoomMax: 20,
+  outgoingHooksPerRoomMax: 10,
+  hookUrlMaxLength: 2048,
+  hookPatternMaxLength: 100,
+  botsPerInstanceMax: 50,
+  deliveryLogPageMax: 100,
 } as const;

@@ -18,6 +18,7 @@ import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 import { registerStatusRoutes } from './incidents/index.ts';
 import { registerMetricsRoute } from './ops/index.ts';
 import { registerWebClient } from './http/web-client.ts';
+import { registerBotRoutes, registerIncomingHookRoutes, registerOutgoingHookRoutes } from './integrations/index.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -125,6 +126,9 @@ export const buildApp = async (ctx: AppContext, options: BuildAppOptions = {}): 
   registerAuditRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
   registerStatusRoutes(app, ctx);
+  registerIncomingHookRoutes(app, ctx);
+  registerOutgoingHookRoutes(app, ctx);
+  registerBotRoutes(app, ctx);
   const gateway = createGateway(ctx, { authTimeoutMs: ctx.config.streamAuthTimeoutMs, maxBufferedBytes: ctx.config.streamMaxBufferedBytes, nodeId: ctx.nodeId });
   registerStreamRoutes(app, ctx, gateway);
   const untrackSockets = ctx.metrics.trackSockets(() => gateway.connectionCount);

@@ -8,6 +8,7 @@ import type { PasswordBlocklist } from './identity/password.blocklist.ts';
 import type { PasswordHasher } from './identity/password.hasher.ts';
 import type { EventBus } from './realtime/event-bus.ts';
 import type { PresenceDirectory } from './realtime/presence.ts';
+import type { EventTap } from './realtime/event.actions.ts';
 import type { Redis } from 'ioredis';
 import type { Metrics } from './ops/index.ts';
 
@@ -34,4 +35,6 @@ export interface AppContext {
   redis: Redis | undefined;
   /** This node's Prometheus metrics: counters on the hot paths, database reads when scraped. */
   metrics: Metrics;
+  /** Run in the transaction of every recorded event (outgoing webhooks queue their deliveries). */
+  eventTaps: EventTap[];
 }

@@ -15,6 +15,7 @@ import { createMetrics } from './ops/index.ts';
 import { createSearchIndexer, reindexRecentMessages, sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
+import { createDeliveryTap } from './integrations/index.ts';
 
 /** Start-up refused for a reason the operator must fix; the message says how. */
 export class StartupError extends Error {
@@ -185,6 +186,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       searchIndexer,
       redis,
       metrics,
+      eventTaps: [],
       close: async () => {
         clearInterval(prune);
         await searchIndexer.close();
@@ -195,6 +197,8 @@ export const createServices = async (config: Config, options: ServiceOptions = {
         await database.close();
       },
     };
+    // Outgoing webhooks queue their deliveries in the transaction of the events they hear.
+    services.eventTaps.push(createDeliveryTap(services));
     await sealValuesInClear(services);
     const reindexed = await reindexRecentMessages(services);
     if (reindexed > 0) log.info({ messages: reindexed }, 'recent messages without search terms were indexed');

@@ -41,6 +41,7 @@ export const Account = Type.Object({
   isOperator: Type.Boolean(),
   twoFactorEnabled: Type.Boolean(),
   createdAt: Timestamp,
+  isBot: Type.Optional(Type.Boolean({ description: 'A bot account (an integration), owned by an instance admin.' })),
 });
 export type Account = Static<typeof Account>;
 

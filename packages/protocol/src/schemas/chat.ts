@@ -70,6 +70,15 @@ export type Mentions = Static<typeof Mentions>;
 
 export const Reaction = Type.Object({ emoji: Type.String(), accountIds: Type.Array(Id) });
 
+/** A message an integration posted: the name it posted under, beside its bot account (the author). */
+export const MessageVia = Type.Object({
+  kind: Type.Union([Type.Literal('webhook'), Type.Literal('bot')]),
+  id: Id,
+  name: Type.String({ description: 'The name shown for this message (a webhook\'s username, or the bot\'s name).' }),
+  icon: Type.Optional(Type.String({ description: 'An emoji shortcode (:robot_face:) or an image URL the sender asked for.' })),
+});
+export type MessageVia = Static<typeof MessageVia>;
+
 export const Message = Type.Object({
   id: Id,
   roomId: Id,
@@ -80,6 +89,7 @@ export const Message = Type.Object({
   deleted: Type.Boolean(),
   mentions: Mentions,
   reactions: Type.Array(Reaction),
+  via: Type.Optional(MessageVia),
 });
 export type Message = Static<typeof Message>;
 

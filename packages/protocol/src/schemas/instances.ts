@@ -59,6 +59,7 @@ export const Member = Type.Object({
   email: Type.Optional(Type.String({ description: 'Shown to admins only.' })),
   role: Role,
   joinedAt: Timestamp,
+  isBot: Type.Optional(Type.Boolean({ description: 'A bot account (an integration): a bot or an incoming webhook.' })),
 });
 export const MemberList = Type.Object({ members: Type.Array(Member) });
 

@@ -1,4 +1,4 @@
-import type { HistoryQuery, Message } from '@conclave/protocol';
+import type { HistoryQuery, Message, MessageVia } from '@conclave/protocol';
 import { LIMITS } from '@conclave/protocol';
 import type { AppContext } from '../context.ts';
 import { newId } from '../crypto/index.ts';
@@ -7,7 +7,7 @@ import type { Actor } from '../identity/index.ts';
 import { roleAtLeast } from '../instances/index.ts';
 import { presentMessage } from './chat.presenter.ts';
 import { resolveMentions } from './mentions.ts';
-import { openMessage, sealBody, sealEditedBody } from './message.seal.ts';
+import { openMessage, openVia, sealBody, sealEditedBody, sealVia } from './message.seal.ts';
 import { blindTerms } from './message.terms.ts';
 import {
   deleteReaction,
@@ -46,9 +46,15 @@ const NO_MENTIONS = { accountIds: [], here: false, all: false };
 const mentionsFor = async (ctx: AppContext, access: RoomAccess, body: string, authorId: string) =>
   body.includes('@') ? resolveMentions(body, authorId, await memberNames(ctx, access.room.id), (id) => ctx.presence.isOnline(id)) : NO_MENTIONS;
 
-/** Posts a message. When this returns, the message is committed: it survives a crash of the process. */
-export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string): Promise<Message> => {
+/**
+ * Posts a message. When this returns, the message is committed: it survives a crash of the process. A bot's
+ * message, or one an incoming webhook posts as its bot (`via`), carries the name it was posted under.
+ */
+export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string, body: string, via?: MessageVia): Promise<Message> => {
   const access = await accessRoom(ctx, actor, roomId, 'post');
+  const shownVia: MessageVia | undefined =
+    via ?? (actor.account.bot_owner_id !== null ? { kind: 'bot', id: actor.account.id, name: actor.account.display_name } : undefined);
+  const viaJson = shownVia === undefined ? null : JSON.stringify(shownVia);
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
   const terms = blindTerms(access.instanceKeys, body);
   return commitWithEvents(ctx, async (trx, now) => {
@@ -62,8 +68,9 @@ export const postMessage = async (ctx: AppContext, actor: Actor, roomId: string,
       edited_at: null,
       deleted_at: null,
       deleted_by: null,
+      via: viaJson,
     };
-    await insertMessage(trx, { ...row, body: sealBody(access.keys, row.id, body) });
+    await insertMessage(trx, { ...row, body: sealBody(access.keys, row.id, body), via: sealVia(access.keys, row.id, viaJson) });
     if (mentions.accountIds.length > 0) await replaceMentions(trx, row.id, row.room_id, mentions.accountIds);
     await touchRoomLastMessage(trx, row.room_id, now);
     const message = presentMessage(row, []);
@@ -83,8 +90,9 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
   if (existing.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
   const mentions = await mentionsFor(ctx, access, body, actor.account.id);
   const terms = blindTerms(access.instanceKeys, body);
-  const keys = await ctx.keyring.owner(access.room.id, [existing.body]);
+  const keys = await ctx.keyring.owner(access.room.id, [existing.body, ...(existing.via === null ? [] : [existing.via])]);
   const previous = keys.open('messages.body', existing.id, existing.body);
+  const via = openVia(keys, existing);
   // The post's own terms may still wait in the indexer: they land first, then the edit replaces them.
   await ctx.searchIndexer.flush();
   return commitWithEvents(ctx, async (trx, now) => {
@@ -97,7 +105,7 @@ export const editMessage = async (ctx: AppContext, actor: Actor, roomId: string,
     });
     await replaceTerms({ db: trx, engine: ctx.database.engine }, { messageId: existing.id, roomId: existing.room_id, terms });
     await replaceMentions(trx, existing.id, existing.room_id, mentions.accountIds);
-    const message = presentMessage({ ...existing, body, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
+    const message = presentMessage({ ...existing, body, via, mentions: mentionsJson, edited_at: now }, await listReactions(trx, [existing.id]));
     return { result: message, events: [{ event: { type: 'message.updated', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
   });
 };
@@ -110,12 +118,13 @@ export const deleteMessage = async (ctx: AppContext, actor: Actor, roomId: strin
   const isModerator = access.member?.role === 'owner' || roleAtLeast(access.instanceRole, 'admin');
   if (!isAuthor && !isModerator) throw new AppError('FORBIDDEN', { message: 'Only the author, the room\'s owner or an admin can delete a message.' });
   if (access.room.archived_at !== null) throw new AppError('ROOM_ARCHIVED');
-  if (existing.deleted_at !== null) return presentMessage({ ...existing, body: '' }, []);
+  const via = openVia(await ctx.keyring.owner(access.room.id, existing.via === null ? [] : [existing.via]), existing);
+  if (existing.deleted_at !== null) return presentMessage({ ...existing, body: '', via }, []);
   await ctx.searchIndexer.flush();
   return commitWithEvents(ctx, async (trx, now) => {
     await tombstoneMessage(trx, existing.id, { by: actor.account.id, now, emptyBody: sealBody(access.keys, existing.id, '') });
     await deleteTerms({ db: trx, engine: ctx.database.engine }, existing.id);
-    const message = presentMessage({ ...existing, body: '', mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: actor.account.id }, []);
+    const message = presentMessage({ ...existing, body: '', via, mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: now, deleted_by: actor.account.id }, []);
     return { result: message, events: [{ event: { type: 'message.deleted', roomId: existing.room_id, message }, audience: roomAudience(access.room) }] };
   });
 };

@@ -8,4 +8,9 @@ export const sealBody = (cipher: OwnerCipher, messageId: string, body: string): 
 export const sealEditedBody = (cipher: OwnerCipher, messageId: string, replacedAt: number, body: string): string =>
   cipher.seal('message_edits.body', `${messageId}@${replacedAt}`, body);
 
-export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({ ...row, body: cipher.open('messages.body', row.id, row.body) });
+/** Who an integration posted as (decision 0020): sealed like the body, under the room's key. */
+export const sealVia = (cipher: OwnerCipher, messageId: string, via: string | null): string | null => (via === null ? null : cipher.seal('messages.via', messageId, via));
+
+export const openVia = (cipher: OwnerCipher, row: Pick<MessageRow, 'id' | 'via'>): string | null => (row.via === null ? null : cipher.open('messages.via', row.id, row.via));
+
+export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({ ...row, body: cipher.open('messages.body', row.id, row.body), via: openVia(cipher, row) });

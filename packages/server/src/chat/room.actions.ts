@@ -45,7 +45,12 @@ export const commitWithEvents = async <T>(
   const { result, messages } = await ctx.database.db.transaction().execute(async (trx) => {
     const now = ctx.now();
     const done = await work(trx, now);
-    return { result: done.result, messages: await recordEvents(trx, ctx.keyring, done.events, now) };
+    const messages = await recordEvents(trx, ctx.keyring, done.events, now);
+    if (messages.length > 0) {
+      const events = messages.flatMap((m) => (m.kind === 'event' ? [m.event] : []));
+      for (const tap of ctx.eventTaps) await tap(trx, events, now);
+    }
+    return { result: done.result, messages };
   });
   await publishCommitted(ctx, messages);
   if (audit) await ctx.audit.record(audit);
@@ -129,7 +134,7 @@ export const setRoomArchived = async (ctx: AppContext, actor: Actor, roomId: str
   }, { action: archived ? 'room.archive' : 'room.unarchive', instanceId: room.instance_id, roomId: room.id, ...auditActor(actor) });
 };
 
-const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
+export const addMember = async (ctx: AppContext, room: RoomRow, accountId: string): Promise<void> => {
   await commitWithEvents(ctx, async (trx, now) => {
     const added = await insertRoomMember(trx, { room_id: room.id, account_id: accountId, role: 'member', joined_at: now, last_read_message_id: null });
     if (!added) return { result: undefined, events: [] };

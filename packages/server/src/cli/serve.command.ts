@@ -4,6 +4,7 @@ import { createServices } from '../services.ts';
 import { issueSetupToken } from '../instances/index.ts';
 import { incidentMailRenderers } from '../incidents/index.ts';
 import { createConfiguredMailWorker } from '../mail/index.ts';
+import { createDeliveryWorker } from '../integrations/index.ts';
 import { startMetricsServer } from '../ops/index.ts';
 import { configFromEnv, runCommand } from './run.ts';
 
@@ -23,6 +24,9 @@ export const registerServeCommand = (program: Command): void => {
         // Incident notices are rendered when sent; the incidents domain renders them.
         const mailWorker = createConfiguredMailWorker(services, { renderers: incidentMailRenderers() });
         mailWorker?.start();
+        // Outgoing webhooks: every serving node delivers; leases keep two from sending one delivery at once.
+        const deliveryWorker = createDeliveryWorker(services);
+        deliveryWorker.start();
         if (!mailWorker) services.log.warn('SMTP_URL is not set: mail waits in the outbox; read it with conclave mail list and conclave mail show <id>');
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
@@ -37,6 +41,7 @@ export const registerServeCommand = (program: Command): void => {
           await metricsServer?.close();
           // Mails in flight finish and are marked; nothing new is claimed.
           await mailWorker?.stop();
+          await deliveryWorker.stop();
           await services.close();
         };
         process.once('SIGINT', () => void shutdown('SIGINT'));

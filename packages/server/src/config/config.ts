@@ -61,6 +61,10 @@ export interface Config {
   /** A separate listener serving only GET /metrics; unset, none. */
   metricsPort: number | undefined;
   metricsHost: string;
+  /** Incoming webhook posts per hook per window. */
+  webhookRateLimit: RateLimit;
+  /** Outgoing webhooks may reach private, loopback and link-local addresses (off by default: SSRF). */
+  webhookAllowPrivateTargets: boolean;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -105,6 +109,8 @@ export const CONFIG_VARIABLES = [
   { name: 'METRICS_TOKEN', default: '(unset: no /metrics on the main port)', meaning: 'Serve Prometheus metrics at /metrics on the main port to requests with Authorization: Bearer <this> (at least 32 characters; compared in constant time). Also required on METRICS_PORT when set.' },
   { name: 'METRICS_PORT', default: '(unset: no metrics listener)', meaning: 'Serve Prometheus metrics (GET /metrics only) on this port of their own, bound to METRICS_HOST. Each node serves its own: scrape every node.' },
   { name: 'METRICS_HOST', default: '127.0.0.1', meaning: 'Address the METRICS_PORT listener binds; keep it off the public network (or set METRICS_TOKEN).' },
+  { name: 'WEBHOOK_RATE_LIMIT', default: '60/1m', meaning: 'Posts one incoming webhook may make per window (Slack allows about one a second); more answer 429 rate_limited.' },
+  { name: 'WEBHOOK_ALLOW_PRIVATE_TARGETS', default: 'false', meaning: 'true lets outgoing webhooks reach private, loopback, link-local and other reserved addresses (an intranet receiver). Off, a URL resolving to one is refused when made and when sent: room content cannot be aimed at the server\'s own network.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -283,6 +289,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const metricsPort = metricsPortRaw === undefined ? undefined : integer('METRICS_PORT', 9464, 0, 65_535);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) problems.push(`METRICS_PORT=${metricsPort} is the same as PORT; give the metrics a port of their own (9464 is usual), or unset METRICS_PORT and use METRICS_TOKEN.`);
   const metricsHost = read('METRICS_HOST') ?? '127.0.0.1';
+  const allowPrivateRaw = (read('WEBHOOK_ALLOW_PRIVATE_TARGETS') ?? 'false').toLowerCase();
+  if (allowPrivateRaw !== 'true' && allowPrivateRaw !== 'false') problems.push(`WEBHOOK_ALLOW_PRIVATE_TARGETS="${allowPrivateRaw}" must be true or false.`);
 
   const config: Config = {
     port,
@@ -324,6 +332,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     metricsToken,
     metricsPort,
     metricsHost,
+    webhookRateLimit: rateLimit('WEBHOOK_RATE_LIMIT', '60/1m'),
+    webhookAllowPrivateTargets: allowPrivateRaw === 'true',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -22,7 +22,7 @@ const plain = (...names: string[]): Record<string, ColumnForm> => Object.fromEnt
 export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   server_state: { ...plain('id', 'not_before', 'setup_completed_at', 'pepper_id', 'master_key_id', 'plaintext_sealed_at'), setup_token_hash: 'token-hash' },
   accounts: {
-    ...plain('id', 'is_operator', 'not_before', 'reset_required_at', 'two_factor_enabled_at', 'created_at', 'updated_at'),
+    ...plain('id', 'is_operator', 'not_before', 'reset_required_at', 'two_factor_enabled_at', 'created_at', 'updated_at', 'bot_owner_id'),
     email: 'sealed',
     email_key: 'blind-index',
     display_name: 'sealed',
@@ -40,7 +40,7 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
     topic: 'sealed',
   },
   room_members: plain('room_id', 'account_id', 'role', 'joined_at', 'last_read_message_id'),
-  messages: { ...plain('id', 'room_id', 'author_id', 'mentions', 'created_at', 'edited_at', 'deleted_at', 'deleted_by'), body: 'sealed' },
+  messages: { ...plain('id', 'room_id', 'author_id', 'mentions', 'created_at', 'edited_at', 'deleted_at', 'deleted_by'), body: 'sealed', via: 'sealed' },
   message_edits: { ...plain('message_id', 'replaced_at'), body: 'sealed' },
   message_mentions: plain('message_id', 'room_id', 'account_id'),
   message_terms: { ...plain('message_id', 'room_id'), term: 'term' },
@@ -89,6 +89,13 @@ export const STORED_COLUMNS: Record<string, Record<string, ColumnForm>> = {
   incident_containments: plain('id', 'incident_id', 'scope_id', 'target', 'steps', 'status', 'step_index', 'cursor', 'done', 'total', 'epoch', 'created_by', 'started_at', 'updated_at', 'finished_at'),
   incident_mailings: { ...plain('id', 'incident_id', 'scope_id', 'target', 'template', 'rate_per_second', 'status', 'cursor', 'queued', 'created_by', 'created_at', 'updated_at'), message: 'sealed' },
   revocation_log: plain('seq', 'scope', 'created_at'),
+  // Integrations (decision 0020): webhook secrets as SHA-256 (incoming) or sealed (outgoing: the server signs with it).
+  incoming_hooks: { ...plain('id', 'instance_id', 'room_id', 'bot_account_id', 'created_by', 'created_at', 'last_used_at', 'revoked_at'), name: 'sealed', token_hash: 'token-hash' },
+  outgoing_hooks: { ...plain('id', 'instance_id', 'room_id', 'events', 'created_by', 'created_at', 'revoked_at'), name: 'sealed', target: 'sealed' },
+  hook_deliveries: {
+    ...plain('id', 'hook_id', 'room_id', 'event_type', 'event_seq', 'status', 'attempts', 'next_attempt_at', 'claimed_by', 'claimed_at', 'last_status_code', 'last_error', 'last_latency_ms', 'created_at', 'updated_at', 'delivered_at'),
+    payload: 'sealed',
+  },
 };
 
 /** The migrator's own bookkeeping. */
@@ -170,6 +177,9 @@ const ID_COLUMNS: Record<string, string> = {
   incident_updates: 'id',
   incident_scopes: 'id',
   incident_mailings: 'id',
+  incoming_hooks: 'id',
+  outgoing_hooks: 'id',
+  hook_deliveries: 'id',
 };
 
 /**

@@ -9,6 +9,10 @@ export const TOKEN_PREFIX = {
   /** Personal API tokens. */
   apiToken: 'cnv_pat_',
   reset: 'cnv_r_',
+  /** An incoming webhook's secret (its URL carries it). */
+  incomingHook: 'cnv_wh_',
+  /** An outgoing webhook's signing secret (sealed, not hashed: the server signs with it). */
+  hookSecret: 'cnv_whsec_',
 } as const;
 
 /** A fresh 256-bit secret token, base64url, with a recognizable prefix. Shown once; store only hashToken(). */

@@ -19,6 +19,8 @@ export interface AccountsTable {
   two_factor_enabled_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Set for a bot: the instance admin who owns it. A bot never logs in with a password (0011-integrations). */
+  bot_owner_id: Generated<string | null>;
 }
 
 export interface InstancesTable {
@@ -138,6 +140,8 @@ export interface MessagesTable {
   edited_at: number | null;
   deleted_at: number | null;
   deleted_by: string | null;
+  /** Posted by an integration: sealed JSON { kind, id, name, icon } (the room's data key); null otherwise. */
+  via: Generated<string | null>;
 }
 
 export interface MessageEditsTable {
@@ -447,6 +451,62 @@ export interface RevocationLogTable {
   created_at: number;
 }
 
+/** A room's incoming webhook: its secret URL's token as SHA-256 only; it posts as its bot account. */
+export interface IncomingHooksTable {
+  id: string;
+  instance_id: string;
+  room_id: string;
+  bot_account_id: string;
+  /** Sealed (the instance's data key). */
+  name: string;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A room's outgoing webhook: the events it subscribes to and where they go. */
+export interface OutgoingHooksTable {
+  id: string;
+  instance_id: string;
+  room_id: string;
+  /** Sealed (the instance's data key). */
+  name: string;
+  /** Sealed JSON { url, secret, pattern } (the instance's data key). */
+  target: string;
+  /** Space-separated event kinds: message, member, topic, archive. */
+  events: string;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export type DeliveryStatus = 'queued' | 'sending' | 'delivered' | 'failed';
+
+/** The outgoing webhooks' durable queue and delivery log (claimed with leases, like the mail outbox). */
+export interface HookDeliveriesTable {
+  id: string;
+  hook_id: string;
+  room_id: string;
+  event_type: string;
+  event_seq: number;
+  /** Sealed (the room's data key): the JSON body as it will be sent. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_by: string | null;
+  claimed_at: number | null;
+  last_status_code: number | null;
+  /** What went wrong last, in our words (never the receiver's body). */
+  last_error: string | null;
+  last_latency_ms: number | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -483,4 +543,7 @@ export interface Schema {
   incident_containments: IncidentContainmentsTable;
   incident_mailings: IncidentMailingsTable;
   revocation_log: RevocationLogTable;
+  incoming_hooks: IncomingHooksTable;
+  outgoing_hooks: OutgoingHooksTable;
+  hook_deliveries: HookDeliveriesTable;
 }

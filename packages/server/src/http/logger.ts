@@ -19,7 +19,10 @@ export const REDACTED_PATHS = [
   '*.setupToken',
 ];
 
-const withoutQuery = (url: string | undefined): string | undefined => url?.split('?')[0];
+/** A secret token in a path (an incoming webhook's URL carries one: /hooks/incoming/cnv_wh_…). */
+const TOKEN_IN_PATH = /cnv_[a-z0-9]+_[A-Za-z0-9_-]{8,}/g;
+
+const withoutQuery = (url: string | undefined): string | undefined => url?.split('?')[0]?.replace(TOKEN_IN_PATH, '[redacted]');
 
 export const createLogger = (level: LogLevel, destination?: DestinationStream): Logger =>
   pino(
@@ -27,7 +30,7 @@ export const createLogger = (level: LogLevel, destination?: DestinationStream): 
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
-        // Query strings can carry tokens (reset links): log the path only.
+        // Query strings can carry tokens (reset links, HipChat's auth_token): log the path only, its tokens redacted.
         req: (req: { id?: string; method?: string; url?: string; ip?: string }) => ({ id: req.id, method: req.method, url: withoutQuery(req.url), ip: req.ip }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
         err: pino.stdSerializers.err,

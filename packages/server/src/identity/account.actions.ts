@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { newId } from '../crypto/index.ts';
+import { newId, newSecretToken } from '../crypto/index.ts';
 import { isUniqueViolation, type Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { openAccount, sealAccount } from './account.seal.ts';
@@ -71,6 +71,32 @@ export const prepareAccount = async (ctx: AppContext, input: NewAccount): Promis
     two_factor_enabled_at: null,
     created_at: now,
     updated_at: now,
+    bot_owner_id: null,
+  };
+};
+
+/**
+ * A bot's account (decision 0020): owned by an instance admin, it never logs in with a password. Its address
+ * is made up under the reserved .invalid domain and its password hash is argon2id over 256 random bits
+ * nobody keeps, so the row has the forms every account has; `authenticate` refuses it besides.
+ */
+export const prepareBotAccount = async (ctx: AppContext, input: { displayName: string; ownerId: string }): Promise<AccountRow> => {
+  const now = ctx.now();
+  const id = newId(now);
+  const email = `bot-${id}@bots.conclave.invalid`;
+  return {
+    id,
+    email,
+    email_key: emailKeyOf(ctx, email),
+    display_name: input.displayName.trim(),
+    password_hash: await ctx.hasher.hash(newSecretToken('')),
+    is_operator: 0,
+    not_before: 0,
+    reset_required_at: null,
+    two_factor_enabled_at: null,
+    created_at: now,
+    updated_at: now,
+    bot_owner_id: input.ownerId,
   };
 };
 
@@ -108,7 +134,8 @@ const checkPassword = async (ctx: AppContext, account: AccountRow, password: str
  */
 export const authenticate = async (ctx: AppContext, email: string, password: string): Promise<AccountRow> => {
   const account = await findAccountByEmail(ctx, email);
-  if (!account) {
+  if (!account || account.bot_owner_id !== null) {
+    // A bot acts only through its API tokens: its made-up address answers like an unknown one.
     await ctx.hasher.verifyDummy(password);
     throw new AppError('INVALID_CREDENTIALS');
   }

@@ -168,6 +168,7 @@ export const importAccounts = async (ctx: AppContext, text: string, options: Imp
           two_factor_enabled_at: null,
           created_at: now,
           updated_at: now,
+          bot_owner_id: null,
         });
       }),
     );

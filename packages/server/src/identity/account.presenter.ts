@@ -12,6 +12,7 @@ export const presentAccount = (row: AccountRow): Account => ({
   isOperator: row.is_operator === 1,
   twoFactorEnabled: row.two_factor_enabled_at !== null,
   createdAt: iso(row.created_at),
+  isBot: row.bot_owner_id !== null,
 });
 
 export const presentSession = (row: SessionRow): Static<typeof SessionInfo> => ({

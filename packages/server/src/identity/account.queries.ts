@@ -16,6 +16,7 @@ export const ACCOUNT_COLUMNS = [
   'accounts.two_factor_enabled_at',
   'accounts.created_at',
   'accounts.updated_at',
+  'accounts.bot_owner_id',
 ] as const;
 
 export const findAccountByEmailKey = (db: Kysely<Schema>, emailKey: string): Promise<AccountRow | undefined> =>

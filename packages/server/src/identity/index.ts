@@ -10,6 +10,7 @@ export {
   saveNewAccount,
   passwordMatches,
   prepareAccount,
+  prepareBotAccount,
   type NewAccount,
 } from './account.actions.ts';
 export { iso, presentAccount, presentSession } from './account.presenter.ts';
@@ -47,7 +48,7 @@ export {
 } from './session.actions.ts';
 export type { SessionRow } from './session.queries.ts';
 export { followRevocationLog, type RevocationFeed, type RevocationFeedOptions } from './revocation.feed.ts';
-export { resolveApiToken, type ResolvedApiToken } from './token.actions.ts';
+export { issueBotToken, resolveApiToken, type ResolvedApiToken } from './token.actions.ts';
 export { registerSessionRoutes } from './session.routes.ts';
 export { registerTokenRoutes } from './token.routes.ts';
 export { summarizeUserAgent } from './session.device.ts';

@@ -1,5 +1,7 @@
 import { LIMITS, TOKEN_SCOPES, type CreateApiTokenRequest, type TokenScope } from '@conclave/protocol';
+import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
+import type { Schema } from '../db/index.ts';
 import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 import type { AccountRow } from './account.queries.ts';
@@ -67,6 +69,27 @@ export const createApiToken = async (ctx: AppContext, actor: SessionActor, input
   });
   await ctx.audit.record({ action: 'token.create', ...auditActor(actor), detail: { tokenId: id, scopes, expiresAt: row.expires_at } });
   return { token, listing: { row, name, scopes } };
+};
+
+/**
+ * Makes an API token for a bot (decision 0020): an instance admin holds it for the bot, which has no session
+ * to make one with. Only its SHA-256 is stored; the caller shows the token once and audits the act.
+ */
+export const issueBotToken = async (ctx: AppContext, db: Kysely<Schema>, botAccountId: string, input: { name: string; scopes: readonly TokenScope[] }): Promise<{ token: string; tokenId: string }> => {
+  const now = ctx.now();
+  const id = newId(now);
+  const token = newSecretToken(TOKEN_PREFIX.apiToken);
+  await insertApiToken(db, {
+    id,
+    account_id: botAccountId,
+    name: ctx.keyring.server.seal('api_tokens.name', id, input.name),
+    token_hash: hashToken(token),
+    scopes: TOKEN_SCOPES.filter((scope) => input.scopes.includes(scope)).join(' '),
+    created_at: now,
+    last_used_at: null,
+    expires_at: null,
+  });
+  return { token, tokenId: id };
 };
 
 /** The actor's tokens that still work, newest first. */

@@ -17,4 +17,5 @@ export const presentMember = (row: MemberListing, options: { withEmail: boolean 
   ...(options.withEmail ? { email: row.email } : {}),
   role: row.role,
   joinedAt: iso(row.created_at),
+  isBot: row.bot_owner_id !== null,
 });

@@ -81,13 +81,14 @@ export interface MemberListing {
   email: string;
   role: MemberRole;
   created_at: number;
+  bot_owner_id: string | null;
 }
 
 export const listMembers = (db: Kysely<Schema>, instanceId: string): Promise<MemberListing[]> =>
   db
     .selectFrom('memberships')
     .innerJoin('accounts', 'accounts.id', 'memberships.account_id')
-    .select(['memberships.account_id', 'accounts.display_name', 'accounts.email', 'memberships.role', 'memberships.created_at'])
+    .select(['memberships.account_id', 'accounts.display_name', 'accounts.email', 'memberships.role', 'memberships.created_at', 'accounts.bot_owner_id'])
     .where('memberships.instance_id', '=', instanceId)
     .orderBy('memberships.created_at')
     .orderBy('memberships.account_id')

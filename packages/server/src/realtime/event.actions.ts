@@ -46,6 +46,12 @@ export const recordEvents = async (db: Kysely<Schema>, keyring: Keyring, events:
   return messages;
 };
 
+/**
+ * Runs inside the transaction that records events, after they have their seq: what must commit with them
+ * or not at all (outgoing webhooks queue their deliveries here, decision 0020).
+ */
+export type EventTap = (db: Kysely<Schema>, events: ChatEvent[], now: number) => Promise<void>;
+
 /** After commit: hand the events to every node. A failure here loses no data; clients catch up by resume. */
 export const publishCommitted = async (ctx: AppContext, messages: BusMessage[]): Promise<void> => {
   try {

@@ -76,6 +76,8 @@ const recordResponseSecrets = (response: Response): void => {
     const body = JSON.parse(response.body) as Record<string, unknown>;
     if (typeof body['token'] === 'string') recordSecret(body['token']);
     if (typeof body['csrfToken'] === 'string') recordSecret(body['csrfToken']);
+    // An outgoing webhook's signing secret, shown once.
+    if (typeof body['secret'] === 'string') recordSecret(body['secret']);
   } catch {
     // not JSON
   }
