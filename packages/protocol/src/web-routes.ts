@@ -13,6 +13,10 @@ export const WEB_ROUTES = {
   resetPassword: '/reset-password',
   instance: '/instances/:instanceId',
   room: '/rooms/:roomId',
+  /** Your profile, password, sessions, two-factor authentication and API tokens. */
+  account: '/account',
+  /** An instance's people and its access report (its admins). */
+  administration: '/instances/:instanceId/administration',
 } as const;
 
 export type WebRoute = keyof typeof WEB_ROUTES;

@@ -1,5 +1,5 @@
 import type { WebRoute } from '@conclave/protocol';
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { ChatProvider } from './chat/chat-context.tsx';
 import { ChatScreen } from './chat/chat-screen.tsx';
 import { Link, navigate, pathTo, safeNext, useRoute } from './router.tsx';
@@ -24,6 +24,11 @@ const PUBLIC_PAGES: Partial<Record<WebRoute, () => ReactNode>> = {
  * administration, the incident console), each under its own path.
  */
 const CHAT_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['home', 'instance', 'room']);
+
+/** Pages beside the chat, each loaded when first opened (the QR code library comes with the account page). */
+const AccountScreen = lazy(() => import('./account/account-screen.tsx').then((m) => ({ default: m.AccountScreen })));
+const AdministrationScreen = lazy(() => import('./admin/administration-screen.tsx').then((m) => ({ default: m.AdministrationScreen })));
+const SETTINGS_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['account', 'administration']);
 
 const Redirect = ({ to }: { to: string }) => {
   useEffect(() => navigate(to, { replace: true }), [to]);
@@ -62,11 +67,24 @@ export const App = () => {
   const publicPage = PUBLIC_PAGES[route.route];
   if (publicPage) return <>{publicPage()}</>;
 
-  if (CHAT_PAGES.has(route.route)) {
+  if (CHAT_PAGES.has(route.route) || SETTINGS_PAGES.has(route.route)) {
     if (!session.me) {
       if (session.setupRequired) return <Redirect to={pathTo('setup')} />;
       const next = route.route === 'home' ? '' : `?next=${encodeURIComponent(`${route.path}${window.location.search}`)}`;
       return <Redirect to={`${pathTo('login')}${next}`} />;
+    }
+    if (route.route === 'account' || route.route === 'administration') {
+      return (
+        <Suspense
+          fallback={
+            <p className="splash" role="status">
+              Loading…
+            </p>
+          }
+        >
+          {route.route === 'account' ? <AccountScreen me={session.me} /> : <AdministrationScreen me={session.me} instanceId={route.params['instanceId'] ?? ''} />}
+        </Suspense>
+      );
     }
     return (
       <ChatProvider accountId={session.me.account.id}>
