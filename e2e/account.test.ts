@@ -4,7 +4,7 @@ import { Secret, TOTP } from 'otpauth';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
 import { findChromium, launch, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser, type Page } from './support/browser.ts';
-import { addMember, apiCall, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
+import { addMember, apiCall, logIn as apiLogIn, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
 
 const chromiumPath = findChromium();
 
@@ -119,6 +119,14 @@ describe('my account and an instance\u2019s administration', { skip: chromiumPat
     await member.page.goto(`${server.url}/instances/${instanceId}/administration`);
     await member.page.getByText('Only this instance\u2019s admins can open its administration'.replace('\u2019', "'")).waitFor();
 
+    // Ada removes Carol from the instance: gone from the list, and the instance is gone for her.
+    await admin.page.getByRole('button', { name: 'Remove Carol from Acme' }).click();
+    await admin.page.getByRole('dialog', { name: 'Remove Carol from Acme?' }).getByRole('button', { name: 'Remove' }).click();
+    await admin.page.getByText('Carol is no longer in Acme.').waitFor();
+    await people.getByText('carol@example.org').waitFor({ state: 'detached' });
+    const carolNow = await apiLogIn(server, carol.email, fresh);
+    assert.equal((await apiCall(server.url, 'GET', `/instances/${instanceId}`, { token: carolNow.token })).status, 404);
+
     assert.deepEqual(member.problems, []);
     assert.deepEqual(admin.problems, []);
     await member.context.close();
@@ -170,7 +178,7 @@ describe('my account and an instance\u2019s administration', { skip: chromiumPat
     for (const code of codes) recordSecret(code);
     await page.getByRole('button', { name: 'Copy the codes' }).click();
     await page.getByRole('button', { name: 'Copied' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes.join('\n'));
+    assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), codes.join('\n'));
     await page.getByRole('heading', { name: 'Two-factor authentication' }).evaluate((heading) => heading.scrollIntoView());
     await screenshot(page, '15-recovery-codes');
     await page.getByRole('button', { name: 'I have saved them' }).click();
@@ -214,7 +222,7 @@ describe('my account and an instance\u2019s administration', { skip: chromiumPat
     // Readable at phone width: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('heading', { name: 'Two-factor authentication' }).evaluate((heading) => heading.scrollIntoView());
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling at 390 px');
+    assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'no sideways scrolling at 390 px');
     await screenshot(page, '17-account-phone');
 
     assert.deepEqual(problems, []);

@@ -19,6 +19,7 @@ export interface MemberListing {
 type Pending =
   | { kind: 'reset'; member: MemberListing }
   | { kind: 'sessions'; member: MemberListing }
+  | { kind: 'remove'; member: MemberListing }
   | { kind: 'reset-everyone' }
   | { kind: 'sessions-everyone' }
   | { kind: 'invite' };
@@ -105,6 +106,11 @@ export const MembersSection = ({
                     <button type="button" className="small danger" onClick={() => setPending({ kind: 'reset', member })} aria-label={`Force a password reset for ${member.displayName}`}>
                       Force password reset
                     </button>
+                    {member.role !== 'owner' || myRole === 'owner' ? (
+                      <button type="button" className="small danger" onClick={() => setPending({ kind: 'remove', member })} aria-label={`Remove ${member.displayName} from ${instance.name}`}>
+                        Remove
+                      </button>
+                    ) : null}
                   </>
                 )}
               </div>
@@ -155,6 +161,23 @@ export const MembersSection = ({
           <p>
             {pending.member.displayName} is logged out of {instance.name} on every device, and their API tokens stop working here. Their password stays; they can
             log in again.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {pending?.kind === 'remove' ? (
+        <ConfirmDialog
+          title={`Remove ${pending.member.displayName} from ${instance.name}?`}
+          confirmLabel="Remove"
+          onClose={close}
+          onConfirm={async () => {
+            await api('DELETE', `${base}/members/${pending.member.accountId}`);
+            setNotice(`${pending.member.displayName} is no longer in ${instance.name}.`);
+            members.reload();
+          }}
+        >
+          <p>
+            {pending.member.displayName} leaves every room of {instance.name} and can no longer open it; their open pages there close. Their account, their other
+            instances and their messages stay. An invite brings them back.
           </p>
         </ConfirmDialog>
       ) : null}
