@@ -16,6 +16,10 @@ export const WEB_ROUTES = {
   /** The incident console (operators; decision 0015): the incidents, and one incident's page. */
   incidents: '/operator/incidents',
   incident: '/operator/incidents/:ref',
+  /** Your profile, password, sessions, two-factor authentication and API tokens. */
+  account: '/account',
+  /** An instance's people and its access report (its admins). */
+  administration: '/instances/:instanceId/administration',
 } as const;
 
 export type WebRoute = keyof typeof WEB_ROUTES;

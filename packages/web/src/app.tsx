@@ -28,6 +28,10 @@ const CHAT_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['home', 'instance',
 /** The incident console (operators): its own chunk, fetched when an operator opens it. */
 const IncidentConsole = lazy(() => import('./console/incident-console.tsx').then((module) => ({ default: module.IncidentConsole })));
 const CONSOLE_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['incidents', 'incident']);
+/** Pages beside the chat, each loaded when first opened (the QR code library comes with the account page). */
+const AccountScreen = lazy(() => import('./account/account-screen.tsx').then((m) => ({ default: m.AccountScreen })));
+const AdministrationScreen = lazy(() => import('./admin/administration-screen.tsx').then((m) => ({ default: m.AdministrationScreen })));
+const SETTINGS_PAGES: ReadonlySet<WebRoute> = new Set<WebRoute>(['account', 'administration']);
 
 const Redirect = ({ to }: { to: string }) => {
   useEffect(() => navigate(to, { replace: true }), [to]);
@@ -94,11 +98,24 @@ export const App = () => {
     );
   }
 
-  if (CHAT_PAGES.has(route.route)) {
+  if (CHAT_PAGES.has(route.route) || SETTINGS_PAGES.has(route.route)) {
     if (!session.me) {
       if (session.setupRequired) return <Redirect to={pathTo('setup')} />;
       const next = route.route === 'home' ? '' : `?next=${encodeURIComponent(`${route.path}${window.location.search}`)}`;
       return <Redirect to={`${pathTo('login')}${next}`} />;
+    }
+    if (route.route === 'account' || route.route === 'administration') {
+      return (
+        <Suspense
+          fallback={
+            <p className="splash" role="status">
+              Loading…
+            </p>
+          }
+        >
+          {route.route === 'account' ? <AccountScreen me={session.me} /> : <AdministrationScreen me={session.me} instanceId={route.params['instanceId'] ?? ''} />}
+        </Suspense>
+      );
     }
     return (
       <ChatProvider accountId={session.me.account.id}>

@@ -8,6 +8,7 @@ import {
   HistoryQuery,
   InstanceParams,
   LIMITS,
+  MemberParams,
   Message,
   MessageParams,
   PostMessageRequest,
@@ -41,6 +42,7 @@ import {
   listRoomsOf,
   markRead,
   openDirectChat,
+  removeFromInstance,
   removeRoomMember,
   setRoomArchived,
   updateRoom,
@@ -145,6 +147,18 @@ export const registerChatRoutes = (app: App, ctx: AppContext): void => {
     { schema: { tags: ['rooms'], summary: 'Remove someone (owner or admin), or yourself', params: RoomMemberParams, response: noContent }, ...writing },
     async (request, reply) => {
       await removeRoomMember(ctx, actorOf(request), request.params.roomId, request.params.accountId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/api/v1/instances/:instanceId/members/:accountId',
+    {
+      schema: { tags: ['instances'], summary: 'Remove someone from the instance (admins; an owner by owners): they leave its rooms, their sockets there close', params: MemberParams, response: noContent },
+      preHandler: [createAuthGuard(ctx, { scope: 'admin' })],
+    },
+    async (request, reply) => {
+      await removeFromInstance(ctx, actorOf(request), request.params.instanceId, request.params.accountId);
       return reply.code(204).send(null);
     },
   );

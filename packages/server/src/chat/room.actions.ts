@@ -6,7 +6,7 @@ import { newId } from '../crypto/index.ts';
 import { isUniqueViolation, type Schema } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { auditActor, type Actor } from '../identity/index.ts';
-import { accessInstance, findMembership } from '../instances/index.ts';
+import { accessInstance, assertMemberRemovable, deleteMember, findMembership } from '../instances/index.ts';
 import { publishCommitted, recordEvents, type Audience, type PendingEvent } from '../realtime/index.ts';
 import { presentRoom } from './chat.presenter.ts';
 import { openRoom, openRooms, sealRoomName, sealRoomTopic } from './room.seal.ts';
@@ -166,6 +166,19 @@ export const leaveRoom = async (ctx: AppContext, actor: Actor, roomId: string): 
   if (room.kind === 'direct') throw new AppError('DIRECT_CHAT_FIXED');
   if (!member) throw new AppError('NOT_ROOM_MEMBER');
   await removeMember(ctx, room, actor.account.id);
+};
+
+/**
+ * An instance's admin removes someone from it: they leave each of its rooms (their members see them go), then
+ * the membership ends and their sockets there close. Direct chats keep both people as a record; without the
+ * membership neither can open them. Checked in full before anything is written.
+ */
+export const removeFromInstance = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string): Promise<void> => {
+  const { instance } = await assertMemberRemovable(ctx, actor, instanceId, accountId);
+  for (const room of await openRooms(ctx, await listMyRooms(ctx.database.db, accountId, instance.id))) {
+    if (room.kind === 'room') await removeMember(ctx, room, accountId);
+  }
+  await deleteMember(ctx, actor, instance.id, accountId);
 };
 
 /** Members add people of the same instance (the way into a private room). */

@@ -218,6 +218,59 @@ describeEachEngine('sessions people can inspect and end', (engine) => {
     assert.match(entry.detail, new RegExp(target.accountId));
   });
 
+  test('instance admins remove someone: they leave its rooms, their socket closes, the instance is gone for them', async () => {
+    const admin = await newMember();
+    assert.equal((await t.as(owner, { method: 'PATCH', url: `/api/v1/instances/${instanceId}/members/${admin.accountId}`, payload: { role: 'admin' } })).statusCode, 204);
+    const plain = await newMember();
+    const target = await newMember();
+    const room = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/rooms`, payload: { name: `removal-${engine}`, privacy: 'public' } });
+    assert.equal(room.statusCode, 201, room.body);
+    const roomId = room.json<{ id: string }>().id;
+    for (const who of [plain, target]) assert.equal((await t.as(who, { method: 'POST', url: `/api/v1/rooms/${roomId}/join` })).statusCode, 204);
+    const url = `/api/v1/instances/${instanceId}/members/${target.accountId}`;
+
+    const byMember = await t.as(plain, { method: 'DELETE', url });
+    assert.equal(byMember.json().error.code, 'FORBIDDEN', 'members cannot remove anyone');
+    const onOwner = await t.as(admin, { method: 'DELETE', url: `/api/v1/instances/${instanceId}/members/${owner.accountId}` });
+    assert.equal(onOwner.statusCode, 403, 'an admin does not remove an owner');
+    const self = await t.as(admin, { method: 'DELETE', url: `/api/v1/instances/${instanceId}/members/${admin.accountId}` });
+    assert.equal(self.json().error.code, 'FORBIDDEN', 'nobody removes themselves');
+    const missing = await t.as(admin, { method: 'DELETE', url: `/api/v1/instances/${instanceId}/members/${MISSING_ID}` });
+    assert.equal(missing.json().error.code, 'MEMBER_NOT_FOUND');
+    assert.equal(await works(target, `/api/v1/instances/${instanceId}`), 200, 'nothing changed so far');
+
+    const targetStream = await stream(target);
+    const watcher = await stream(plain);
+    const started = Date.now();
+    const removed = await t.as(admin, { method: 'DELETE', url });
+    assert.equal(removed.statusCode, 204, removed.body);
+    await closesWithinASecond(targetStream, started);
+    const left = await watcher.next((event) => event.type === 'member.left');
+    assert.deepEqual([left.type === 'member.left' && left.roomId, left.type === 'member.left' && left.accountId], [roomId, target.accountId], 'the room\'s members see them leave');
+
+    const instance = await t.as(target, { method: 'GET', url: `/api/v1/instances/${instanceId}` });
+    assert.equal(instance.json().error.code, 'INSTANCE_NOT_FOUND', 'the instance is gone for them');
+    assert.equal((await t.as(target, { method: 'GET', url: `/api/v1/rooms/${roomId}/messages` })).statusCode, 404);
+    const fresh = await t.login(target.email, target.password);
+    assert.equal((await t.as(fresh, { method: 'GET', url: `/api/v1/instances/${instanceId}` })).statusCode, 404, 'logging in again does not bring it back');
+    const me = await t.as(fresh, { method: 'GET', url: '/api/v1/me' });
+    assert.ok(!me.json<{ instances: Array<{ id: string }> }>().instances.some((i) => i.id === instanceId));
+    const members = await t.as(owner, { method: 'GET', url: `/api/v1/instances/${instanceId}/members` });
+    assert.ok(!members.json<{ members: Array<{ accountId: string }> }>().members.some((m) => m.accountId === target.accountId));
+    const roomMembers = await t.as(plain, { method: 'GET', url: `/api/v1/rooms/${roomId}/members` });
+    assert.ok(!roomMembers.body.includes(target.accountId), 'no longer in the room');
+    assert.equal((await t.as(admin, { method: 'DELETE', url })).json().error.code, 'MEMBER_NOT_FOUND', 'removed once');
+    const entry = await t.ctx.database.db.selectFrom('audit_entries').selectAll().where('action', '=', 'member.remove').where('actor_id', '=', admin.accountId).executeTakeFirst();
+    assert.ok(entry, 'the removal is audited with its actor');
+    assert.match(entry.detail, new RegExp(target.accountId));
+
+    // An invite brings them back, with their account as it was.
+    const invite = await t.as(owner, { method: 'POST', url: `/api/v1/instances/${instanceId}/invites`, payload: {} });
+    const back = await t.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email: target.email, password: target.password, displayName: 'Back', instance: instanceSlug, inviteToken: invite.json<{ token: string }>().token } });
+    assert.equal(back.statusCode, 202);
+    assert.equal((await t.as(fresh, { method: 'GET', url: `/api/v1/instances/${instanceId}` })).statusCode, 200);
+  });
+
   test('an instance\'s sessions: admins only, and every session\'s access to it ends', async () => {
     const member = await newMember();
     const byMember = await t.as(member, { method: 'POST', url: `/api/v1/instances/${instanceId}/sessions/revoke` });

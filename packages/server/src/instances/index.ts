@@ -1,11 +1,13 @@
 export { accessInstance, roleAtLeast, type InstanceAccess } from './instance.access.ts';
 export {
+  assertMemberRemovable,
   bumpInstanceEpoch,
   bumpMemberEpoch,
   changeRole,
   createFirstInstance,
   createInstance,
   deleteInstance,
+  deleteMember,
   isSetupRequired,
   issueSetupToken,
   listInstanceMembers,

@@ -19,12 +19,13 @@ import {
   type AccountRow,
   type Actor,
 } from '../identity/index.ts';
-import { accessInstance, roleAtLeast } from './instance.access.ts';
+import { accessInstance, roleAtLeast, type InstanceAccess } from './instance.access.ts';
 import {
   consumeInvite,
   countOwners,
   deleteInstanceMessagesChunk,
   deleteInstanceRow,
+  deleteMembership,
   findInstanceBySlug,
   findInviteByTokenHash,
   findMembership,
@@ -272,6 +273,31 @@ export const bumpMemberEpoch = async (ctx: AppContext, instanceId: string, accou
   await publishRevocation(ctx, { kind: 'member', instanceId, accountId, notBefore });
   await ctx.audit.record({ action: 'credentials.revoke', instanceId, ...(by ? auditActor(by) : {}), detail: { scope: 'member', accountId, notBefore } });
   return notBefore;
+};
+
+/**
+ * Whether `actor` may remove `accountId` from the instance: its admins may (an owner only by an owner), never
+ * themselves, never its last owner. Throws the answer; returns the instance and the acting role.
+ */
+export const assertMemberRemovable = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string): Promise<InstanceAccess> => {
+  const access = await accessInstance(ctx, actor, instanceId, 'admin');
+  const target = await findMembership(ctx.database.db, access.instance.id, accountId);
+  if (!target) throw new AppError('MEMBER_NOT_FOUND');
+  if (accountId === actor.account.id) throw new AppError('FORBIDDEN', { message: 'You cannot remove yourself; ask another admin.' });
+  if (target.role === 'owner' && !roleAtLeast(access.role, 'owner')) throw new AppError('FORBIDDEN', { message: 'Only an owner can remove an owner.' });
+  if (target.role === 'owner' && (await countOwners(ctx.database.db, access.instance.id)) <= 1) throw new AppError('LAST_OWNER');
+  return access;
+};
+
+/**
+ * Ends a membership (after its rooms were left: chat's removeFromInstance): the person no longer reaches the
+ * instance, and their open sockets that hear it close. Their account, their other instances and what they
+ * wrote stay; an invite brings them back.
+ */
+export const deleteMember = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string): Promise<void> => {
+  if (!(await deleteMembership(ctx.database.db, instanceId, accountId))) throw new AppError('MEMBER_NOT_FOUND');
+  await publishRevocation(ctx, { kind: 'member', instanceId, accountId, notBefore: ctx.now() + 1 });
+  await ctx.audit.record({ action: 'member.remove', instanceId, ...auditActor(actor), detail: { accountId } });
 };
 
 export const revokeMemberSessions = async (ctx: AppContext, actor: Actor, instanceId: string, accountId: string): Promise<number> => {

@@ -42,6 +42,12 @@ export const updateMembershipRole = async (db: Kysely<Schema>, instanceId: strin
   await db.updateTable('memberships').set({ role }).where('instance_id', '=', instanceId).where('account_id', '=', accountId).execute();
 };
 
+/** Ends one person's membership of an instance; false when they were not a member. */
+export const deleteMembership = async (db: Kysely<Schema>, instanceId: string, accountId: string): Promise<boolean> => {
+  const result = await db.deleteFrom('memberships').where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+};
+
 /** One person's credential epoch in one instance; false when they are not a member. */
 export const updateMembershipNotBefore = async (db: Kysely<Schema>, instanceId: string, accountId: string, notBefore: number): Promise<boolean> => {
   const result = await db.updateTable('memberships').set({ not_before: notBefore }).where('instance_id', '=', instanceId).where('account_id', '=', accountId).executeTakeFirst();

@@ -163,9 +163,9 @@ export const ChatScreen = ({ me }: { me: Me }) => {
             })}
           </select>
           <div className="account">
-            <span className="account-name" title={me.account.email}>
+            <Link to={pathTo('account')} className="account-name" title={`${me.account.email}: your account`} aria-label={`My account (${me.account.displayName})`}>
               {me.account.displayName}
-            </span>
+            </Link>
             <button type="button" className="small ghost" onClick={() => void session.logOut()}>
               Log out
             </button>
@@ -226,6 +226,11 @@ export const ChatScreen = ({ me }: { me: Me }) => {
             <button type="button" className="small" onClick={() => setOpen('invite')}>
               Invite people to {instance?.name}
             </button>
+            {instanceId ? (
+              <Link to={pathTo('administration', { instanceId })} className="admin-link">
+                Administration
+              </Link>
+            ) : null}
           </div>
         ) : null}
         {me.account.isOperator ? (

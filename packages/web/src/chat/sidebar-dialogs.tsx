@@ -1,8 +1,9 @@
 import { LIMITS, type Room } from '@conclave/protocol';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { api, describeError } from '../api.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { Field, FormMessage, SubmitButton } from '../components/form.tsx';
+import { useForm } from '../components/use-form.ts';
 import { navigate, pathTo } from '../router.tsx';
 import { useChat, useChatStore } from './chat-context.tsx';
 import { PresenceDot } from './presence-dot.tsx';
@@ -12,25 +13,15 @@ export const CreateRoomDialog = ({ instanceId, onClose }: { instanceId: string; 
   const [name, setName] = useState('');
   const [topic, setTopic] = useState('');
   const [privacy, setPrivacy] = useState<'public' | 'private'>('public');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const room = await store.createRoom(instanceId, { name: name.trim(), privacy, ...(topic.trim() ? { topic: topic.trim() } : {}) });
-      onClose();
-      navigate(pathTo('room', { roomId: room.id }));
-    } catch (caught) {
-      setError(describeError(caught));
-      setBusy(false);
-    }
-  };
+  const form = useForm(async () => {
+    const room = await store.createRoom(instanceId, { name: name.trim(), privacy, ...(topic.trim() ? { topic: topic.trim() } : {}) });
+    onClose();
+    navigate(pathTo('room', { roomId: room.id }));
+  });
   return (
     <Dialog title="Create a room" onClose={onClose}>
-      <form onSubmit={submit}>
-        <FormMessage>{error}</FormMessage>
+      <form onSubmit={form.onSubmit}>
+        <FormMessage>{form.error}</FormMessage>
         <Field label="Name" value={name} onChange={setName} maxLength={LIMITS.roomNameMaxLength} required autoFocus />
         <Field label="Topic (optional)" value={topic} onChange={setTopic} maxLength={LIMITS.roomTopicMaxLength} />
         <fieldset className="choices">
@@ -42,7 +33,7 @@ export const CreateRoomDialog = ({ instanceId, onClose }: { instanceId: string; 
             <input type="radio" name="privacy" value="private" checked={privacy === 'private'} onChange={() => setPrivacy('private')} /> Only people added by a member (private)
           </label>
         </fieldset>
-        <SubmitButton busy={busy}>Create the room</SubmitButton>
+        <SubmitButton busy={form.busy}>Create the room</SubmitButton>
       </form>
     </Dialog>
   );
@@ -141,22 +132,11 @@ export const InviteDialog = ({ instanceId, slug, onClose }: { instanceId: string
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<'member' | 'admin'>('member');
   const [link, setLink] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const [copied, setCopied] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const invite = await api<{ token: string; expiresAt: string }>('POST', `/instances/${instanceId}/invites`, { role, ...(email.trim() ? { email: email.trim() } : {}) });
-      setLink(`${window.location.origin}${pathTo('signup')}?instance=${encodeURIComponent(slug)}#invite=${invite.token}`);
-    } catch (caught) {
-      setError(describeError(caught));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const form = useForm(async () => {
+    const invite = await api<{ token: string; expiresAt: string }>('POST', `/instances/${instanceId}/invites`, { role, ...(email.trim() ? { email: email.trim() } : {}) });
+    setLink(`${window.location.origin}${pathTo('signup')}?instance=${encodeURIComponent(slug)}#invite=${invite.token}`);
+  });
   return (
     <Dialog title="Invite people" onClose={onClose}>
       {link ? (
@@ -177,8 +157,8 @@ export const InviteDialog = ({ instanceId, slug, onClose }: { instanceId: string
           </button>
         </>
       ) : (
-        <form onSubmit={submit}>
-          <FormMessage>{error}</FormMessage>
+        <form onSubmit={form.onSubmit}>
+          <FormMessage>{form.error}</FormMessage>
           <Field label="Their email (optional)" type="email" value={email} onChange={setEmail} hint="Given, only that address can use the invite." />
           <fieldset className="choices">
             <legend>Role</legend>
@@ -189,7 +169,7 @@ export const InviteDialog = ({ instanceId, slug, onClose }: { instanceId: string
               <input type="radio" name="role" checked={role === 'admin'} onChange={() => setRole('admin')} /> Admin
             </label>
           </fieldset>
-          <SubmitButton busy={busy}>Create an invite link</SubmitButton>
+          <SubmitButton busy={form.busy}>Create an invite link</SubmitButton>
         </form>
       )}
     </Dialog>

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@conclave/protocol';
 import { useId, useState } from 'react';
 import { assessPassword, type PasswordContext } from '../password-strength.ts';
+import type { Form } from './use-form.ts';
 
 interface PasswordFieldProps {
   label: string;
@@ -63,3 +64,22 @@ export const PasswordField = ({ label, value, onChange, meter = false, context, 
     </div>
   );
 };
+
+type NewPasswordFieldProps = Omit<PasswordFieldProps, 'meter' | 'serverProblem' | 'autoComplete'> & {
+  /** The form's state (useForm): the server's verdict shows in the meter until the password is edited. */
+  form: Pick<Form, 'passwordProblem' | 'clearPasswordProblem'>;
+};
+
+/** A new password: the meter, and the server's verdict on what was sent until it is edited. */
+export const NewPasswordField = ({ form, onChange, ...props }: NewPasswordFieldProps) => (
+  <PasswordField
+    {...props}
+    meter
+    autoComplete="new-password"
+    serverProblem={form.passwordProblem}
+    onChange={(value) => {
+      onChange(value);
+      form.clearPasswordProblem();
+    }}
+  />
+);

@@ -1,9 +1,8 @@
-import type { ErrorCode } from '@conclave/protocol';
-import { useState, type FormEvent } from 'react';
-import { api, describeError, isApiError } from '../api.ts';
+import { useState } from 'react';
+import { api, isApiError } from '../api.ts';
 import { FormMessage, SubmitButton } from '../components/form.tsx';
-import { PasswordField } from '../components/password-field.tsx';
-import { PASSWORD_PROBLEMS } from '../password-strength.ts';
+import { NewPasswordField, PasswordField } from '../components/password-field.tsx';
+import { useForm } from '../components/use-form.ts';
 import { Link, pathTo } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { AuthLayout } from './auth-layout.tsx';
@@ -23,11 +22,25 @@ export const ResetPasswordScreen = () => {
   const [token] = useState(takeTokenFromFragment);
   const [password, setPassword] = useState('');
   const [confirmation, setConfirmation] = useState('');
-  const [passwordProblem, setPasswordProblem] = useState<ErrorCode | undefined>();
   const [done, setDone] = useState<{ advice?: string } | null>(null);
   const [linkProblem, setLinkProblem] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useForm(
+    async () => {
+      if (password !== confirmation) throw new Error('The two passwords are not the same.');
+      const answer = await api<{ passwordAdvice?: string }>('POST', '/auth/password-reset/confirm', { token, newPassword: password });
+      // The reset ended every session, this browser's included.
+      session.sessionEnded();
+      setDone(answer.passwordAdvice ? { advice: answer.passwordAdvice } : {});
+    },
+    {
+      newPassword: true,
+      handle: (caught) => {
+        if (!isApiError(caught, 'RESET_TOKEN_INVALID', 'RESET_TOKEN_USED', 'RESET_TOKEN_EXPIRED')) return false;
+        setLinkProblem(caught.message);
+        return true;
+      },
+    },
+  );
 
   if (!token && !done) {
     return (
@@ -54,28 +67,6 @@ export const ResetPasswordScreen = () => {
     );
   }
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setError(null);
-    if (password !== confirmation) {
-      setError('The two passwords are not the same.');
-      return;
-    }
-    setBusy(true);
-    try {
-      const answer = await api<{ passwordAdvice?: string }>('POST', '/auth/password-reset/confirm', { token, newPassword: password });
-      // The reset ended every session, this browser's included.
-      session.sessionEnded();
-      setDone(answer.passwordAdvice ? { advice: answer.passwordAdvice } : {});
-    } catch (caught) {
-      if (isApiError(caught, 'RESET_TOKEN_INVALID', 'RESET_TOKEN_USED', 'RESET_TOKEN_EXPIRED')) setLinkProblem(caught.message);
-      else if (isApiError(caught) && PASSWORD_PROBLEMS.includes(caught.code as ErrorCode)) setPasswordProblem(caught.code as ErrorCode);
-      else setError(describeError(caught));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
     <AuthLayout title="Choose a new password" footer={<Link to={pathTo('login')}>Back to log in</Link>}>
       {linkProblem ? (
@@ -86,21 +77,16 @@ export const ResetPasswordScreen = () => {
           </p>
         </>
       ) : (
-        <form onSubmit={submit} noValidate>
-          <FormMessage>{error}</FormMessage>
-          <PasswordField
+        <form onSubmit={form.onSubmit} noValidate>
+          <FormMessage>{form.error}</FormMessage>
+          <NewPasswordField
             label="New password"
             value={password}
-            onChange={(value) => {
-              setPassword(value);
-              setPasswordProblem(undefined);
-            }}
-            meter
-            serverProblem={passwordProblem}
-            autoComplete="new-password"
+            onChange={setPassword}
+            form={form}
           />
           <PasswordField label="The same password again" value={confirmation} onChange={setConfirmation} autoComplete="new-password" />
-          <SubmitButton busy={busy}>Set the new password</SubmitButton>
+          <SubmitButton busy={form.busy}>Set the new password</SubmitButton>
         </form>
       )}
     </AuthLayout>

@@ -1,9 +1,9 @@
-import { LIMITS, type ErrorCode, type LoginResponse } from '@conclave/protocol';
-import { useState, type FormEvent } from 'react';
-import { api, describeError, isApiError } from '../api.ts';
+import { LIMITS, type LoginResponse } from '@conclave/protocol';
+import { useState } from 'react';
+import { api } from '../api.ts';
 import { Field, FormMessage, SubmitButton } from '../components/form.tsx';
-import { PasswordField } from '../components/password-field.tsx';
-import { PASSWORD_PROBLEMS } from '../password-strength.ts';
+import { NewPasswordField } from '../components/password-field.tsx';
+import { useForm } from '../components/use-form.ts';
 import { Link, navigate, pathTo } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { AuthLayout } from './auth-layout.tsx';
@@ -27,9 +27,16 @@ export const SetupScreen = () => {
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [passwordProblem, setPasswordProblem] = useState<ErrorCode | undefined>();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+
+  const form = useForm(async () => {
+    const answer = await api<LoginResponse & { instance: { id: string } }>('POST', '/setup', {
+      setupToken: setupToken.trim(),
+      instance: { slug, name: instanceName.trim() },
+      owner: { email: email.trim(), displayName: displayName.trim(), password },
+    });
+    await session.signedIn(answer);
+    navigate(pathTo('instance', { instanceId: answer.instance.id }), { replace: true });
+  }, { newPassword: true });
 
   if (!session.setupRequired && session.status === 'signed-out') {
     return (
@@ -39,34 +46,14 @@ export const SetupScreen = () => {
     );
   }
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api<LoginResponse & { instance: { id: string } }>('POST', '/setup', {
-        setupToken: setupToken.trim(),
-        instance: { slug, name: instanceName.trim() },
-        owner: { email: email.trim(), displayName: displayName.trim(), password },
-      });
-      await session.signedIn(answer);
-      navigate(pathTo('instance', { instanceId: answer.instance.id }), { replace: true });
-    } catch (caught) {
-      if (isApiError(caught) && PASSWORD_PROBLEMS.includes(caught.code as ErrorCode)) setPasswordProblem(caught.code as ErrorCode);
-      else setError(describeError(caught));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
     <AuthLayout title="Set up Conclave">
       <p>
         Create the first instance (your organization&apos;s space) and its owner. You will be this server&apos;s operator. The setup token was printed in the
         server&apos;s output when it started.
       </p>
-      <form onSubmit={submit} noValidate>
-        <FormMessage>{error}</FormMessage>
+      <form onSubmit={form.onSubmit} noValidate>
+        <FormMessage>{form.error}</FormMessage>
         <Field label="Setup token" value={setupToken} onChange={setSetupToken} autoComplete="off" spellCheck={false} required autoFocus placeholder="cnv_setup_…" />
         <fieldset>
           <legend>Instance</legend>
@@ -98,20 +85,15 @@ export const SetupScreen = () => {
           <legend>You, the owner</legend>
           <Field label="Your name" value={displayName} onChange={setDisplayName} autoComplete="name" maxLength={LIMITS.displayNameMaxLength} required />
           <Field label="Email" type="email" value={email} onChange={setEmail} autoComplete="username" required />
-          <PasswordField
+          <NewPasswordField
             label="Password"
             value={password}
-            onChange={(value) => {
-              setPassword(value);
-              setPasswordProblem(undefined);
-            }}
-            meter
+            onChange={setPassword}
+            form={form}
             context={{ email, displayName }}
-            serverProblem={passwordProblem}
-            autoComplete="new-password"
           />
         </fieldset>
-        <SubmitButton busy={busy}>Create the instance</SubmitButton>
+        <SubmitButton busy={form.busy}>Create the instance</SubmitButton>
       </form>
     </AuthLayout>
   );

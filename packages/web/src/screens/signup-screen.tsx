@@ -1,9 +1,9 @@
-import { LIMITS, type ErrorCode, type LoginResponse } from '@conclave/protocol';
-import { useState, type FormEvent } from 'react';
-import { api, describeError, isApiError } from '../api.ts';
+import { LIMITS, type LoginResponse } from '@conclave/protocol';
+import { useState } from 'react';
+import { api } from '../api.ts';
 import { Field, FormMessage, SubmitButton } from '../components/form.tsx';
-import { PasswordField } from '../components/password-field.tsx';
-import { PASSWORD_PROBLEMS } from '../password-strength.ts';
+import { NewPasswordField } from '../components/password-field.tsx';
+import { useForm } from '../components/use-form.ts';
 import { Link, navigate, pathTo, useRoute } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { AuthLayout } from './auth-layout.tsx';
@@ -23,42 +23,29 @@ export const SignupScreen = () => {
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [passwordProblem, setPasswordProblem] = useState<ErrorCode | undefined>();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
+  const form = useForm(async () => {
+    await api('POST', '/auth/signup', {
+      email: email.trim(),
+      password,
+      displayName: displayName.trim(),
+      instance: instance.trim(),
+      ...(inviteToken ? { inviteToken } : {}),
+    });
+    // Sign-up answers alike whether or not the email had an account: logging in with this password tells.
     try {
-      await api('POST', '/auth/signup', {
-        email: email.trim(),
-        password,
-        displayName: displayName.trim(),
-        instance: instance.trim(),
-        ...(inviteToken ? { inviteToken } : {}),
-      });
-      // Sign-up answers alike whether or not the email had an account: logging in with this password tells.
-      try {
-        await session.signedIn(await api<LoginResponse>('POST', '/auth/login', { email: email.trim(), password }));
-        navigate(pathTo('home'), { replace: true });
-      } catch {
-        navigate(`${pathTo('login')}?email=${encodeURIComponent(email.trim())}`, { replace: true });
-      }
-    } catch (caught) {
-      if (isApiError(caught) && PASSWORD_PROBLEMS.includes(caught.code as ErrorCode)) setPasswordProblem(caught.code as ErrorCode);
-      else setError(describeError(caught));
-    } finally {
-      setBusy(false);
+      await session.signedIn(await api<LoginResponse>('POST', '/auth/login', { email: email.trim(), password }));
+      navigate(pathTo('home'), { replace: true });
+    } catch {
+      navigate(`${pathTo('login')}?email=${encodeURIComponent(email.trim())}`, { replace: true });
     }
-  };
+  }, { newPassword: true });
 
   return (
     <AuthLayout title="Join an instance" footer={<Link to={pathTo('login')}>Already have an account? Log in</Link>}>
       {inviteToken ? <FormMessage kind="info">You were invited: this link lets you join even an invite-only instance.</FormMessage> : null}
-      <form onSubmit={submit} noValidate>
-        <FormMessage>{error}</FormMessage>
+      <form onSubmit={form.onSubmit} noValidate>
+        <FormMessage>{form.error}</FormMessage>
         <Field
           label="Instance address"
           value={instance}
@@ -70,20 +57,15 @@ export const SignupScreen = () => {
         />
         <Field label="Your name" value={displayName} onChange={setDisplayName} autoComplete="name" maxLength={LIMITS.displayNameMaxLength} required autoFocus={Boolean(instance)} />
         <Field label="Email" type="email" value={email} onChange={setEmail} autoComplete="username" required />
-        <PasswordField
+        <NewPasswordField
           label="Password"
           value={password}
-          onChange={(value) => {
-            setPassword(value);
-            setPasswordProblem(undefined);
-          }}
-          meter
+          onChange={setPassword}
+          form={form}
           context={{ email, displayName }}
-          serverProblem={passwordProblem}
-          autoComplete="new-password"
         />
         <p className="hint">Already have a Conclave account on this server? Use its email and password to add this instance to it.</p>
-        <SubmitButton busy={busy}>Join</SubmitButton>
+        <SubmitButton busy={form.busy}>Join</SubmitButton>
       </form>
     </AuthLayout>
   );
