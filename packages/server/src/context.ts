@@ -9,7 +9,7 @@ import type { PasswordHasher } from './identity/password.hasher.ts';
 import type { EventBus } from './realtime/event-bus.ts';
 import type { PresenceDirectory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
-import type { Metrics } from './ops/index.ts';
+import type { Metrics, UpdateChecker } from './ops/index.ts';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -34,4 +34,6 @@ export interface AppContext {
   redis: Redis | undefined;
   /** This node's Prometheus metrics: counters on the hot paths, database reads when scraped. */
   metrics: Metrics;
+  /** New releases from the signed release feed (checked by serving nodes only). */
+  updates: UpdateChecker;
 }

@@ -59,6 +59,11 @@ export interface Config {
   /** A separate listener serving only GET /metrics; unset, none. */
   metricsPort: number | undefined;
   metricsHost: string;
+  /** The signed release feed to check for new versions; unset, no checks. */
+  updateFeedUrl: URL | undefined;
+  updateCheckIntervalMs: number;
+  /** The Ed25519 public key the feed must be signed with: the one shipped in the release unless overridden. */
+  releaseKeyPath: string | undefined;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -102,6 +107,9 @@ export const CONFIG_VARIABLES = [
   { name: 'METRICS_TOKEN', default: '(unset: no /metrics on the main port)', meaning: 'Serve Prometheus metrics at /metrics on the main port to requests with Authorization: Bearer <this> (at least 32 characters; compared in constant time). Also required on METRICS_PORT when set.' },
   { name: 'METRICS_PORT', default: '(unset: no metrics listener)', meaning: 'Serve Prometheus metrics (GET /metrics only) on this port of their own, bound to METRICS_HOST. Each node serves its own: scrape every node.' },
   { name: 'METRICS_HOST', default: '127.0.0.1', meaning: 'Address the METRICS_PORT listener binds; keep it off the public network (or set METRICS_TOKEN).' },
+  { name: 'UPDATE_FEED_URL', default: '(unset: no update checks)', meaning: 'https://… of the signed release feed. Each node fetches it every UPDATE_CHECK_INTERVAL, accepts it only if its Ed25519 signature verifies against the release key shipped in packages/server/release-key.pub, and shows operators and instance admins the newest release (docs/runbooks/updates.md).' },
+  { name: 'UPDATE_CHECK_INTERVAL', default: '6h', meaning: 'How often each node fetches the release feed (at least 1m).' },
+  { name: 'UPDATE_FEED_KEY', default: '(unset: the shipped release-key.pub)', meaning: 'Path to another Ed25519 public key (PEM) for the release feed: for a private mirror signing its own feed, or tests.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -279,6 +287,23 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) problems.push(`METRICS_PORT=${metricsPort} is the same as PORT; give the metrics a port of their own (9464 is usual), or unset METRICS_PORT and use METRICS_TOKEN.`);
   const metricsHost = read('METRICS_HOST') ?? '127.0.0.1';
 
+  const feedRaw = read('UPDATE_FEED_URL');
+  let updateFeedUrl: URL | undefined;
+  if (feedRaw !== undefined) {
+    try {
+      updateFeedUrl = new URL(feedRaw);
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(updateFeedUrl.hostname);
+      if (updateFeedUrl.protocol !== 'https:' && !(updateFeedUrl.protocol === 'http:' && loopback)) throw new Error('not https');
+    } catch {
+      problems.push('UPDATE_FEED_URL must be an https:// URL (http:// only on this machine), such as https://releases.example.org/conclave/feed.json; leave it unset for no update checks.');
+      updateFeedUrl = undefined;
+    }
+  }
+  const updateCheckIntervalMs = duration('UPDATE_CHECK_INTERVAL', '6h');
+  if (updateCheckIntervalMs < 60_000) problems.push('UPDATE_CHECK_INTERVAL must be at least 1m: the feed changes a few times a year.');
+  const releaseKeyRaw = read('UPDATE_FEED_KEY');
+  const releaseKeyPath = releaseKeyRaw === undefined ? undefined : resolve(cwd, releaseKeyRaw);
+
   const config: Config = {
     port,
     host,
@@ -318,6 +343,9 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     metricsToken,
     metricsPort,
     metricsHost,
+    updateFeedUrl,
+    updateCheckIntervalMs,
+    releaseKeyPath,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
