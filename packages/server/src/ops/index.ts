@@ -18,7 +18,7 @@ export {
 export { configuredFingerprints, describeMissingKeys, fingerprintsOfFiles } from './key.fingerprints.ts';
 export { createMetrics, isMetricsTokenValid, type Metrics, type MetricsOptions } from './metrics.ts';
 export { registerMetricsRoute, startMetricsServer } from './metrics.routes.ts';
-export { createUpdateChecker, releaseKeyPathOf, type UpdateChecker, type UpdateCheckResult } from './update.check.ts';
+export { checkReleaseFeedOnce, createUpdateChecker, releaseKeyPathOf, type OneCheck, type UpdateChecker, type UpdateCheckResult } from './update.check.ts';
 export {
   CONCLAVE_VERSION,
   FEED_ENVELOPE_FORMAT,

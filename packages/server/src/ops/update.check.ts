@@ -122,3 +122,27 @@ export const createUpdateChecker = (options: UpdateCheckerOptions): UpdateChecke
     },
   };
 };
+
+export type OneCheck =
+  | { outcome: 'off' }
+  | { outcome: 'unreachable' | 'rejected'; reason: FeedError['reason'] | 'key'; message: string }
+  | { outcome: 'current' | 'update' | 'security'; feed: ReleaseFeed; verdict: UpdateVerdict };
+
+/** One fetch of the feed, for the CLI (`conclave version --check`, `conclave doctor`): nothing kept, nothing logged. */
+export const checkReleaseFeedOnce = async (config: Pick<Config, 'updateFeedUrl' | 'releaseKeyPath'>, currentVersion: string = CONCLAVE_VERSION): Promise<OneCheck> => {
+  if (config.updateFeedUrl === undefined) return { outcome: 'off' };
+  let key: KeyObject;
+  try {
+    key = readReleaseKey(releaseKeyPathOf(config));
+  } catch (error) {
+    return { outcome: 'rejected', reason: 'key', message: `the release key ${releaseKeyPathOf(config)} cannot be read: ${(error as Error).message}` };
+  }
+  try {
+    const feed = await fetchFeed({ url: config.updateFeedUrl, key });
+    const verdict = judgeFeed(feed, currentVersion);
+    return { outcome: verdict.security ? 'security' : verdict.updateAvailable ? 'update' : 'current', feed, verdict };
+  } catch (error) {
+    if (!(error instanceof FeedError)) throw error;
+    return { outcome: error.reason === 'unreachable' ? 'unreachable' : 'rejected', reason: error.reason, message: error.message };
+  }
+};
