@@ -12,6 +12,12 @@ test('the README configuration table lists every variable the config module read
   assert.equal(readmeWithConfigTable(readme), readme);
 });
 
+test('docs/deploy.md carries the same generated configuration table', () => {
+  const deploy = readFileSync(`${root}docs/deploy.md`, 'utf8');
+  assert.match(deploy, /\| variable \| default \| meaning \|/);
+  assert.equal(readmeWithConfigTable(deploy), deploy);
+});
+
 test('the README starts with what Conclave is, then exactly the two quick-start commands', () => {
   const readme = readFileSync(`${root}README.md`, 'utf8');
   assert.match(readme, /^# Conclave\n\nConclave is a self-hostable team chat platform/);

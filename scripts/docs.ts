@@ -1,5 +1,5 @@
 // Renders the reference tables that must stay true of the code: docs/errors.md from the error catalog and the
-// README's configuration table from CONFIG_VARIABLES. `node --import tsx scripts/docs.ts` rewrites them;
+// README's and docs/deploy.md's configuration tables from CONFIG_VARIABLES. `node --import tsx scripts/docs.ts` rewrites them;
 // scripts/docs.test.ts fails when they drift.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,5 +37,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(`${root}docs/errors.md`, renderErrors());
   const readme = readFileSync(`${root}README.md`, 'utf8');
   writeFileSync(`${root}README.md`, readmeWithConfigTable(readme));
-  console.log('wrote docs/errors.md and the README configuration table');
+  const deploy = readFileSync(`${root}docs/deploy.md`, 'utf8');
+  writeFileSync(`${root}docs/deploy.md`, readmeWithConfigTable(deploy));
+  console.log('wrote docs/errors.md and the configuration tables of the README and docs/deploy.md');
 }

@@ -14,3 +14,4 @@ export * from './schemas/incident-response.ts';
 export * from './schemas/incidents.ts';
 export { WEB_ROUTES, type WebRoute } from './web-routes.ts';
 export { MENTION_PATTERN, ROOM_MENTIONS, mentionKey } from './mentions.ts';
+export * from './schemas/updates.ts';

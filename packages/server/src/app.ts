@@ -16,7 +16,7 @@ import { registerIncidentRoutes } from './incidents/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 import { registerStatusRoutes } from './incidents/index.ts';
-import { registerMetricsRoute } from './ops/index.ts';
+import { registerMetricsRoute, registerUpdateRoutes } from './ops/index.ts';
 import { registerWebClient } from './http/web-client.ts';
 import { registerBotRoutes, registerIncomingHookRoutes, registerOutgoingHookRoutes } from './integrations/index.ts';
 
@@ -137,6 +137,7 @@ export const buildApp = async (ctx: AppContext, options: BuildAppOptions = {}): 
     await gateway.close();
   });
   registerMetricsRoute(app, ctx);
+  registerUpdateRoutes(app, ctx, async (accountId) => (await listMembershipsOfAccount(ctx.database.db, accountId)).some((m) => m.role === 'admin' || m.role === 'owner'));
   app.decorate('gateway', gateway);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -10,7 +10,7 @@ import type { EventBus } from './realtime/event-bus.ts';
 import type { PresenceDirectory } from './realtime/presence.ts';
 import type { EventTap } from './realtime/event.actions.ts';
 import type { Redis } from 'ioredis';
-import type { Metrics } from './ops/index.ts';
+import type { Metrics, UpdateChecker } from './ops/index.ts';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -37,4 +37,6 @@ export interface AppContext {
   metrics: Metrics;
   /** Run in the transaction of every recorded event (outgoing webhooks queue their deliveries). */
   eventTaps: EventTap[];
+  /** New releases from the signed release feed (checked by serving nodes only). */
+  updates: UpdateChecker;
 }

@@ -11,7 +11,7 @@ import { Keyring, MasterKeyError, type KeyringOptions, keyFingerprint, keyPath, 
 import { migrateToLatest, openDatabase, type Database } from './db/index.ts';
 import { createLogger } from './http/logger.ts';
 import { AuditLog, auditKeyName, listCheckpoints, signerFromSeed, type AuditInput } from './audit/index.ts';
-import { createMetrics } from './ops/index.ts';
+import { createMetrics, createUpdateChecker } from './ops/index.ts';
 import { createSearchIndexer, reindexRecentMessages, sealChatInClear } from './chat/index.ts';
 import { createPasswordHasher, findServerState, lazyPasswordBlocklist, loadPasswordBlocklist, sealAccountsInClear, updateServerState } from './identity/index.ts';
 import { sealInstancesInClear } from './instances/index.ts';
@@ -28,6 +28,8 @@ export class StartupError extends Error {
 export interface Services extends AppContext {
   /** A serving node: start-up entry, heartbeats and checkpoints (one-shot commands only record). */
   startAudit(): Promise<void>;
+  /** A serving node: the release feed checks (UPDATE_FEED_URL). */
+  startUpdateChecks(): void;
   close(): Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       ...(options.plaintextCacheChars !== undefined ? { plaintextCacheChars: options.plaintextCacheChars } : {}),
     });
     const metrics = createMetrics({ db: database.db, log, processMetrics: config.metricsToken !== undefined || config.metricsPort !== undefined });
+    const updates = createUpdateChecker({ config, log, onChecked: (result) => metrics.updateChecked(result) });
     const audit = await openAuditLog(config, database, log, options.audit ?? true, (entries) => metrics.auditAppended(entries));
     const blocklist = options.lazyBlocklist ? lazyPasswordBlocklist() : await loadPasswordBlocklist();
     const hasher = createPasswordHasher({
@@ -187,8 +190,11 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       redis,
       metrics,
       eventTaps: [],
+      updates,
+      startUpdateChecks: () => updates.start(),
       close: async () => {
         clearInterval(prune);
+        updates.close();
         await searchIndexer.close();
         await audit.close({ stopEntry: auditStarted });
         presence.close();

@@ -2,6 +2,7 @@ import type { WebRoute } from '@conclave/protocol';
 import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { ChatProvider } from './chat/chat-context.tsx';
 import { ChatScreen } from './chat/chat-screen.tsx';
+import { UpdateBanner } from './components/update-banner.tsx';
 import { Link, navigate, pathTo, safeNext, useRoute } from './router.tsx';
 import { ForgotPasswordScreen } from './screens/forgot-password-screen.tsx';
 import { LoginScreen } from './screens/login-screen.tsx';
@@ -120,6 +121,7 @@ export const App = () => {
     return (
       <ChatProvider accountId={session.me.account.id}>
         <ChatScreen me={session.me} />
+        <UpdateBanner me={session.me} />
       </ChatProvider>
     );
   }

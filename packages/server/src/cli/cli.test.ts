@@ -117,7 +117,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     assert.equal((await runCli(['sessions', 'revoke', '--everyone', '--instance', 'acme'], env)).code, 1, 'everyone excludes the other scopes');
     assert.equal((await runCli(['sessions', 'revoke', '--everyone'], env)).code, 0);
 
-    const doctor = await runCli(['doctor'], env);
+    const doctor = await runCli(['doctor', '--no-update-check'], env);
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
     assert.match(doctor.stdout, /ok +pepper/);
     assert.match(doctor.stdout, /ok +master/);
@@ -125,23 +125,26 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     recordSecret(ownerPassword);
   });
 
-  test('doctor warns when the keys directory sits inside the data directory (and --strict fails on it)', async () => {
+  test('doctor fails when the keys directory sits inside the data directory', async () => {
     const inside = { ...env, CONCLAVE_DATA_DIR: join(dir, 'inside'), CONCLAVE_KEYS_DIR: join(dir, 'inside', 'keys') };
     if (engine === 'postgres') {
       // The PostgreSQL database already has a pepper; a different keys directory must fail, loudly.
-      const doctor = await runCli(['doctor'], inside);
+      const doctor = await runCli(['doctor', '--no-update-check'], inside);
       assert.equal(doctor.code, 1);
-      assert.match(doctor.stdout, /warn +keys .*inside the data directory/);
+      assert.match(doctor.stdout, /fail +keys .*inside the data directory/);
       assert.match(doctor.stdout, /fail +pepper/);
       return;
     }
     assert.equal((await runCli(['migrate'], inside)).code, 0);
-    const doctor = await runCli(['doctor'], inside);
-    assert.match(doctor.stdout, /warn +keys .*inside the data directory/);
-    assert.equal(doctor.code, 0, 'a warning alone does not fail');
-    assert.equal((await runCli(['doctor', '--strict'], inside)).code, 1);
-    const json = await runCli(['doctor', '--json'], inside);
+    const doctor = await runCli(['doctor', '--no-update-check'], inside);
+    assert.match(doctor.stdout, /fail +keys .*inside the data directory/);
+    assert.match(doctor.stdout, /fix: Move it outside the data directory/);
+    assert.equal(doctor.code, 1);
+    const json = await runCli(['doctor', '--json', '--no-update-check'], inside);
     assert.ok(json.stdout.trim().split('\n').every((line) => ['ok', 'warn', 'fail'].includes((JSON.parse(line) as { level: string }).level)));
+    const strict = await runCli(['doctor', '--strict'], env);
+    assert.match(strict.stdout, /warn +updates +No release feed is configured/);
+    assert.equal(strict.code, 1, 'with --strict a warning fails');
   });
 
   test('serve prints a setup token on a fresh install, answers health checks and stops on SIGTERM', async () => {

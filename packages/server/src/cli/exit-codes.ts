@@ -5,6 +5,10 @@ export const EXIT = {
   failure: 1,
   /** The command line was wrong: unknown command or option, missing argument. */
   usage: 2,
+  /** `conclave version --check`: a newer release is available. */
+  updateAvailable: 3,
+  /** `conclave version --check`: a newer release fixes a security problem; upgrade. */
+  securityUpdate: 4,
   /** The configuration (environment) is invalid; sysexits' EX_CONFIG. */
   config: 78,
 } as const;

@@ -15,6 +15,7 @@ import { registerServeCommand } from './serve.command.ts';
 import { registerSessionsCommand } from './sessions.command.ts';
 import { registerSetupCommand } from './setup.command.ts';
 import { registerUserCommand } from './user.command.ts';
+import { registerVersionCommand } from './version.command.ts';
 
 export const buildProgram = (): Command => {
   const program = new Command('conclave')
@@ -34,6 +35,7 @@ export const buildProgram = (): Command => {
   registerIncidentCommand(program);
   registerBackupCommands(program);
   registerDoctorCommand(program);
+  registerVersionCommand(program);
   // Usage errors exit 2 (help and version exit 0), in every subcommand.
   const exitOverride = (command: Command): void => {
     command.exitOverride((error: CommanderError) => {

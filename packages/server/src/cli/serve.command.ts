@@ -20,6 +20,7 @@ export const registerServeCommand = (program: Command): void => {
         const setupToken = await issueSetupToken(services);
         await app.listen({ port: config.port, host: config.host });
         await services.startAudit();
+        services.startUpdateChecks();
         const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(services, { host: config.metricsHost, port: config.metricsPort });
         // Incident notices are rendered when sent; the incidents domain renders them.
         const mailWorker = createConfiguredMailWorker(services, { renderers: incidentMailRenderers() });

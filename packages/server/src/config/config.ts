@@ -65,6 +65,11 @@ export interface Config {
   webhookRateLimit: RateLimit;
   /** Outgoing webhooks may reach private, loopback and link-local addresses (off by default: SSRF). */
   webhookAllowPrivateTargets: boolean;
+  /** The signed release feed to check for new versions; unset, no checks. */
+  updateFeedUrl: URL | undefined;
+  updateCheckIntervalMs: number;
+  /** The Ed25519 public key the feed must be signed with: the one shipped in the release unless overridden. */
+  releaseKeyPath: string | undefined;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -111,6 +116,9 @@ export const CONFIG_VARIABLES = [
   { name: 'METRICS_HOST', default: '127.0.0.1', meaning: 'Address the METRICS_PORT listener binds; keep it off the public network (or set METRICS_TOKEN).' },
   { name: 'WEBHOOK_RATE_LIMIT', default: '60/1m', meaning: 'Posts one incoming webhook may make per window (Slack allows about one a second); more answer 429 rate_limited.' },
   { name: 'WEBHOOK_ALLOW_PRIVATE_TARGETS', default: 'false', meaning: 'true lets outgoing webhooks reach private, loopback, link-local and other reserved addresses (an intranet receiver). Off, a URL resolving to one is refused when made and when sent: room content cannot be aimed at the server\'s own network.' },
+  { name: 'UPDATE_FEED_URL', default: '(unset: no update checks)', meaning: 'https://… of the signed release feed. Each node fetches it every UPDATE_CHECK_INTERVAL, accepts it only if its Ed25519 signature verifies against the release key shipped in packages/server/release-key.pub, and shows operators and instance admins the newest release (docs/runbooks/updates.md).' },
+  { name: 'UPDATE_CHECK_INTERVAL', default: '6h', meaning: 'How often each node fetches the release feed (at least 1m).' },
+  { name: 'UPDATE_FEED_KEY', default: '(unset: the shipped release-key.pub)', meaning: 'Path to another Ed25519 public key (PEM) for the release feed: for a private mirror signing its own feed, or tests.' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -292,6 +300,23 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const allowPrivateRaw = (read('WEBHOOK_ALLOW_PRIVATE_TARGETS') ?? 'false').toLowerCase();
   if (allowPrivateRaw !== 'true' && allowPrivateRaw !== 'false') problems.push(`WEBHOOK_ALLOW_PRIVATE_TARGETS="${allowPrivateRaw}" must be true or false.`);
 
+  const feedRaw = read('UPDATE_FEED_URL');
+  let updateFeedUrl: URL | undefined;
+  if (feedRaw !== undefined) {
+    try {
+      updateFeedUrl = new URL(feedRaw);
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(updateFeedUrl.hostname);
+      if (updateFeedUrl.protocol !== 'https:' && !(updateFeedUrl.protocol === 'http:' && loopback)) throw new Error('not https');
+    } catch {
+      problems.push('UPDATE_FEED_URL must be an https:// URL (http:// only on this machine), such as https://releases.example.org/conclave/feed.json; leave it unset for no update checks.');
+      updateFeedUrl = undefined;
+    }
+  }
+  const updateCheckIntervalMs = duration('UPDATE_CHECK_INTERVAL', '6h');
+  if (updateCheckIntervalMs < 60_000) problems.push('UPDATE_CHECK_INTERVAL must be at least 1m: the feed changes a few times a year.');
+  const releaseKeyRaw = read('UPDATE_FEED_KEY');
+  const releaseKeyPath = releaseKeyRaw === undefined ? undefined : resolve(cwd, releaseKeyRaw);
+
   const config: Config = {
     port,
     host,
@@ -334,6 +359,9 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     metricsHost,
     webhookRateLimit: rateLimit('WEBHOOK_RATE_LIMIT', '60/1m'),
     webhookAllowPrivateTargets: allowPrivateRaw === 'true',
+    updateFeedUrl,
+    updateCheckIntervalMs,
+    releaseKeyPath,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -18,18 +18,15 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
 /** __Host- pins the cookie to this exact origin over https (no Domain, Path=/, Secure). */
 export const sessionCookieName = (config: Config): string => (config.secureCookies ? '__Host-conclave_session' : 'conclave_session');
 
+/** The session cookie's flags (`conclave doctor` checks them against PUBLIC_URL). */
+export const sessionCookieOptions = (config: Config): { httpOnly: true; sameSite: 'lax'; secure: boolean; path: '/' } => ({ httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' });
+
 export const setSessionCookie = (reply: FastifyReply, config: Config, token: string, expiresAt: number): void => {
-  reply.setCookie(sessionCookieName(config), token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: config.secureCookies,
-    path: '/',
-    expires: new Date(expiresAt),
-  });
+  reply.setCookie(sessionCookieName(config), token, { ...sessionCookieOptions(config), expires: new Date(expiresAt) });
 };
 
 export const clearSessionCookie = (reply: FastifyReply, config: Config): void => {
-  reply.clearCookie(sessionCookieName(config), { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' });
+  reply.clearCookie(sessionCookieName(config), sessionCookieOptions(config));
 };
 
 export type Credentials =

@@ -1,4 +1,4 @@
-export { actorOf, checkOrigin, clearSessionCookie, createAuthGuard, readCredentials, sessionCookieName, setSessionCookie, type Credentials } from './auth-guard.ts';
+export { actorOf, checkOrigin, clearSessionCookie, createAuthGuard, readCredentials, sessionCookieName, sessionCookieOptions, setSessionCookie, type Credentials } from './auth-guard.ts';
 export { handleError, registerErrorHandling, sendError } from './error-handler.ts';
 export { parseJsonBody, registerJsonBodyParser } from './json-body.ts';
 export { createLogger, REDACTED_PATHS } from './logger.ts';

@@ -24,6 +24,8 @@ export interface Metrics {
   auditAppended(entries: readonly AuditInput[]): void;
   /** Open sockets are counted at scrape time from each gateway's live count. */
   trackSockets(count: () => number): () => void;
+  /** A release feed check finished (ops/update.check). */
+  updateChecked(result: { at: number; ok: boolean; updateAvailable: boolean; security: boolean }): void;
 }
 
 export interface MetricsOptions {
@@ -135,6 +137,11 @@ export const createMetrics = (options: MetricsOptions): Metrics => {
   containmentGauge('conclave_containment_accounts_total', 'Work in the current step of each running containment (accounts, sessions or instances, as the step counts them).', (sums) => sums.total);
   containmentGauge('conclave_containment_accounts_done', 'Of that work, what is done (progress of the running containments: done / total).', (sums) => sums.done);
 
+  const updateCheckTime = new Gauge({ name: 'conclave_update_check_timestamp_seconds', help: 'When this node last checked the release feed (Unix seconds); 0 before the first check or without UPDATE_FEED_URL.', registers });
+  const updateCheckOk = new Gauge({ name: 'conclave_update_check_success', help: '1 when the last release feed check fetched a feed whose signature verified, else 0.', registers });
+  const updateAvailable = new Gauge({ name: 'conclave_update_available', help: '1 when the newest verified release feed lists a version newer than this one.', registers });
+  const securityUpdate = new Gauge({ name: 'conclave_update_security_available', help: '1 when a newer release in the verified feed is a security release: upgrade.', registers });
+
   const requestChildren = new Map<string, Counter.Internal>();
   const latencyChildren = new Map<string, Histogram.Internal<'method' | 'route'>>();
   return {
@@ -167,6 +174,12 @@ export const createMetrics = (options: MetricsOptions): Metrics => {
     trackSockets(count) {
       sockets.add(count);
       return () => sockets.delete(count);
+    },
+    updateChecked(result) {
+      updateCheckTime.set(Math.floor(result.at / 1000));
+      updateCheckOk.set(result.ok ? 1 : 0);
+      updateAvailable.set(result.updateAvailable ? 1 : 0);
+      securityUpdate.set(result.security ? 1 : 0);
     },
   };
 };
