@@ -103,7 +103,7 @@ describe('the incident console: a drill from declaration to the public status pa
     await page.getByLabel('What happened').fill('A read-only API token was printed in a public CI log and used to read one room.');
     await page.getByLabel('Information concerned (comma-separated)').fill('chat messages, room names');
     await page.getByLabel('Contact').fill('security@example.org');
-    await screenshot(page, '13-incident-declare');
+    await page.locator('#declare-form').screenshot({ path: await shotPath('13-incident-declare') });
     await page.getByRole('button', { name: 'Declare', exact: true }).click();
     await page.waitForURL(/\/operator\/incidents\/INC-1$/);
     await page.getByRole('heading', { name: /INC-1 API token leaked in a CI log/ }).waitFor();
