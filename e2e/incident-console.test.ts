@@ -103,7 +103,7 @@ describe('the incident console: a drill from declaration to the public status pa
     await page.getByLabel('What happened').fill('A read-only API token was printed in a public CI log and used to read one room.');
     await page.getByLabel('Information concerned (comma-separated)').fill('chat messages, room names');
     await page.getByLabel('Contact').fill('security@example.org');
-    await screenshot(page, '13-incident-declare');
+    await page.locator('#declare-form').screenshot({ path: await shotPath('13-incident-declare') });
     await page.getByRole('button', { name: 'Declare', exact: true }).click();
     await page.waitForURL(/\/operator\/incidents\/INC-1$/);
     await page.getByRole('heading', { name: /INC-1 API token leaked in a CI log/ }).waitFor();
@@ -135,14 +135,20 @@ describe('the incident console: a drill from declaration to the public status pa
     // Nobody outside the target was touched: Eve still logs in.
     await apiLogIn(server, eve.email, eve.password);
 
-    // Notify: every segment its mail, previewed first.
+    // Notify: the breach notice completed as the investigation learns more, then every segment its mail,
+    // previewed first.
+    await page.getByText('The breach notice the mails quote').click();
+    await page.getByLabel('Measures taken').fill('We revoked the token and signed the people concerned out.');
+    await page.getByRole('button', { name: 'Save the notice' }).click();
+    await page.getByText('Notice saved').waitFor();
+    await page.getByText('The breach notice the mails quote').click();
     await page.getByLabel('Not affected get').selectOption('reassurance');
     await page.getByRole('button', { name: 'Preview the notices' }).click();
     const preview = page.locator('.notice-preview');
     await preview.waitFor();
     const segmentPreview = (name: RegExp) => preview.getByRole('article', { name });
     assert.match((await segmentPreview(/^Affected: Action required/).locator('.mail-subject').textContent()) ?? '', ACTION_REQUIRED);
-    assert.match((await segmentPreview(/^Affected: Action required/).locator('.mail-text').textContent()) ?? '', /Hello Alex Example,[\s\S]*A read-only API token was printed[\s\S]*reset-password#token=\(a one-time token made when the mail is sent\)/);
+    assert.match((await segmentPreview(/^Affected: Action required/).locator('.mail-text').textContent()) ?? '', /Hello Alex Example,[\s\S]*A read-only API token was printed[\s\S]*We revoked the token and signed the people concerned out\.[\s\S]*reset-password#token=\(a one-time token made when the mail is sent\)/);
     assert.match((await segmentPreview(/^Possibly affected: Precautionary/).locator('.mail-subject').textContent()) ?? '', PRECAUTIONARY);
     assert.match((await segmentPreview(/^Not affected: Reassurance/).locator('.mail-subject').textContent()) ?? '', REASSURANCE);
     assert.match((await segmentPreview(/^Instance admins/).locator('.mail-subject').textContent()) ?? '', ADMIN_REPORT);
@@ -206,7 +212,7 @@ describe('the incident console: a drill from declaration to the public status pa
     await visitor.page.goto(`${server.url}/status/incidents/INC-1`);
     await visitor.page.getByText('We revoked the leaked token').first().waitFor();
     await visitor.page.getByText('We now mask tokens in CI output.').waitFor();
-    assert.equal(await visitor.page.getByText(/salaries|payroll|bob@example\.org/).count(), 0, 'nothing internal on the incident\'s public page');
+    assert.equal(await visitor.page.getByText(/salaries|payroll|bob@example\.org|signed the people concerned out/).count(), 0, 'nothing internal on the incident\'s public page');
     await screenshot(visitor.page, '20-status-page-incident');
 
     // The whole console page, and at phone width.

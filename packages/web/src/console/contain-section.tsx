@@ -4,13 +4,16 @@ import { FormMessage } from '../components/form.tsx';
 import { incidentsApi } from './console-api.ts';
 import { useDescribeError } from './console-errors.ts';
 import { count, formatTime, SEGMENT_LABELS, STEP_LABELS, TARGET_LABELS } from './console-format.ts';
-import { usePoll } from './use-poll.ts';
+import { useNow, usePoll } from './use-poll.ts';
 
 const ALL_STEPS: ContainmentStep[] = ['reset-passwords', 'end-sessions', 'rotate-keys'];
 
 /** One containment's state in words and a bar. */
-const ContainmentRow = ({ containment }: { containment: Containment }) => {
+const STALLED_MS = 30_000;
+
+const ContainmentRow = ({ containment, now, onResume }: { containment: Containment; now: number; onResume(c: Containment): void }) => {
   const running = containment.status === 'running';
+  const stalled = running && now - Date.parse(containment.updatedAt) > STALLED_MS;
   return (
     <li className="containment" data-status={containment.status}>
       <p>
@@ -23,6 +26,14 @@ const ContainmentRow = ({ containment }: { containment: Containment }) => {
           : `Done ${containment.finishedAt ? formatTime(containment.finishedAt) : ''}`}{' '}
         · started {formatTime(containment.startedAt)}
       </p>
+      {stalled ? (
+        <p className="row">
+          <span>No progress for a while: if the server restarted, resume it where it stopped (nothing is done twice).</span>
+          <button type="button" className="small" onClick={() => onResume(containment)}>
+            Resume
+          </button>
+        </p>
+      ) : null}
     </li>
   );
 };
@@ -43,6 +54,7 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState<Record<string, Containment>>({});
+  const now = useNow(5_000);
 
   const containments = detail.containments.map((c) => live[c.id] ?? c);
   for (const c of Object.values(live)) if (!containments.some((known) => known.id === c.id)) containments.push(c);
@@ -55,6 +67,16 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
     if (answers.some((c) => c.status === 'done')) await reload();
   }, [running, ref, reload]);
   usePoll(follow, 500, running.length > 0);
+
+  const resume = async (containment: Containment) => {
+    setError(null);
+    try {
+      const resumed = await incidentsApi.contain(ref, { target: containment.target, steps: containment.steps, ...(containment.scopeId ? { scopeId: containment.scopeId } : {}) });
+      setLive((known) => ({ ...known, [resumed.id]: resumed }));
+    } catch (failure) {
+      setError(describe(failure));
+    }
+  };
 
   const people = target === null || target === 'everyone' || !scope ? null : scope.counts.accounts[target];
 
@@ -87,7 +109,7 @@ export const ContainSection = ({ detail, reload }: { detail: IncidentDetail; rel
   return (
     <section id="contain" className="panel" aria-labelledby="contain-heading" tabIndex={-1}>
       <h2 id="contain-heading">2. Contain</h2>
-      {containments.length > 0 ? <ul className="containments">{containments.map((c) => <ContainmentRow key={c.id} containment={c} />)}</ul> : null}
+      {containments.length > 0 ? <ul className="containments">{containments.map((c) => <ContainmentRow key={c.id} containment={c} now={now} onResume={(stuck) => void resume(stuck)} />)}</ul> : null}
       <form onSubmit={(event) => void start(event)} aria-label="Start a containment">
         <FormMessage>{error}</FormMessage>
         <fieldset className="choices">

@@ -1,9 +1,10 @@
 import type { IncidentDetail, NoticePlan, NotifyRequest } from '@conclave/protocol';
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { FormMessage } from '../components/form.tsx';
 import { incidentsApi } from './console-api.ts';
 import { useDescribeError } from './console-errors.ts';
 import { count, SEGMENT_LABELS, TEMPLATE_LABELS } from './console-format.ts';
+import { NoticeFields } from './notice-fields.tsx';
 
 type Plan = Required<NonNullable<NotifyRequest['plan']>>;
 type AffectedChoice = Plan['affected'];
@@ -41,6 +42,10 @@ export const NotifySection = ({ detail, reload, onQueued }: { detail: IncidentDe
   const [busy, setBusy] = useState<'preview' | 'send' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [sent, setSent] = useState<string | null>(null);
+
+  // A preview quotes the breach notice and counts the latest scope: either changing makes it stale.
+  const noticeKey = `${JSON.stringify(detail.incident.notice)}:${scope?.id ?? ''}`;
+  useEffect(() => setPreview(null), [noticeKey]);
 
   const request = (): Omit<NotifyRequest, 'dryRun'> => ({
     scopeId: scope ? scope.id : null,
@@ -95,6 +100,7 @@ export const NotifySection = ({ detail, reload, onQueued }: { detail: IncidentDe
           ? 'Each segment of the scope gets the mail that fits it. "Action required" carries a reset link made when the mail is sent.'
           : 'No scope: everyone gets the mail chosen for the affected.'}
       </p>
+      <NoticeFields key={detail.incident.id} detail={detail} reload={reload} />
       <FormMessage>{error}</FormMessage>
       <FormMessage kind="success">{sent}</FormMessage>
       <div className="notice-plan">
