@@ -135,9 +135,12 @@ describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (
     assert.equal(attachments.statusCode, 200, attachments.body);
     const blocks = await slackPost(hook.token, fixture('slack-blocks.json'));
     assert.equal(blocks.statusCode, 200, blocks.body);
-    const form = await slackPost(hook.token, `payload=${encodeURIComponent(JSON.stringify({ text: 'from a form & <https://x.example.org|a link>' }))}`, 'application/x-www-form-urlencoded');
+    const form = await slackPost(hook.token, `payload=${encodeURIComponent(JSON.stringify({ text: 'from a form & <https://x.example.org|a link>' }))}`, 'application/x-www-form-urlencoded; charset=utf-8');
     assert.equal(form.statusCode, 200, form.body);
-    const [first, second, third] = await history(room.id);
+    const charset = await slackPost(hook.token, JSON.stringify({ text: 'with a charset' }), 'application/json; charset=utf-8');
+    assert.equal(charset.statusCode, 200, charset.body);
+    const [first, second, third, fourth] = await history(room.id);
+    assert.equal(fourth?.body, 'with a charset');
     assert.equal(first?.body, 'Build finished\nBuild #42 (https://ci.example.org/builds/42)\nAll 318 tests passed on main\nBranch: main\nDuration: 3m 12s\nCoverage went up to 91.4% (+0.3)');
     assert.equal(first?.via?.name, 'CI');
     assert.equal(
