@@ -10,6 +10,7 @@ import { registerIncidentCommand } from './incident.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerMailCommand } from './mail.command.ts';
+import { registerHookCommand } from './hook.command.ts';
 import { registerMigrateCommand } from './migrate.command.ts';
 import { registerServeCommand } from './serve.command.ts';
 import { registerSessionsCommand } from './sessions.command.ts';
@@ -32,6 +33,7 @@ export const buildProgram = (): Command => {
   registerKeysCommand(program);
   registerAuditCommand(program);
   registerMailCommand(program);
+  registerHookCommand(program);
   registerIncidentCommand(program);
   registerBackupCommands(program);
   registerDoctorCommand(program);

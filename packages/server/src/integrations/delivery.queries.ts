@@ -83,3 +83,11 @@ export const listDeliveries = (db: Kysely<Schema>, hookId: string, limit: number
 
 export const findDelivery = (db: Kysely<Schema>, id: string): Promise<DeliveryRow | undefined> =>
   db.selectFrom('hook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+
+/** Deliveries across the server for the operator, newest first (the CLI). */
+export const listDeliveriesForOperator = (db: Kysely<Schema>, filter: { status?: DeliveryRow['status'] | undefined; hookId?: string | undefined; limit: number }): Promise<DeliveryRow[]> => {
+  let query = db.selectFrom('hook_deliveries').selectAll();
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.hookId) query = query.where('hook_id', '=', filter.hookId);
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+};

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AppContext } from '../context.ts';
 import { accessRoom } from '../chat/index.ts';
-import { findAccount, type Actor } from '../identity/index.ts';
+import { findAccount, findServerState, type Actor } from '../identity/index.ts';
 import { claimDeliveries, findDueDeliveryIds, finishDelivery, requeueExpiredDeliveries, type DeliveryOutcome, type DeliveryRow } from './delivery.queries.ts';
 import { signatureOf } from './delivery.signature.ts';
 import { openOutgoingHook } from './outgoing-hook.actions.ts';
@@ -121,9 +121,11 @@ export const createDeliveryWorker = (ctx: AppContext, overrides: DeliveryWorkerO
     const actor: Actor | undefined = owner && { account: owner, session: { id: hook.id, created_at: hook.created_at }, via: 'token', token: '', apiToken: { id: hook.id, scopes: ['read'] } };
     try {
       if (!actor) throw new Error('no owner');
+      // A server-wide credential epoch (containment) ends hooks made before it; the instance's is checked by accessRoom.
+      if (hook.created_at < (await findServerState(ctx.database.db)).not_before) throw new Error('ended by an epoch');
       await accessRoom(ctx, actor, row.room_id, 'read');
     } catch {
-      await finishDelivery(ctx.database.db, row, { status: 'failed', statusCode: null, latencyMs: null, error: 'the webhook\'s owner may no longer read the room', now: ctx.now() });
+      await finishDelivery(ctx.database.db, row, { status: 'failed', statusCode: null, latencyMs: null, error: 'the webhook\'s owner may no longer read the room, or a credential revocation ended the webhook', now: ctx.now() });
       return;
     }
     const listing = await openOutgoingHook(ctx, hook);

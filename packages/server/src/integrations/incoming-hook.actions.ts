@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import { TOKEN_PREFIX, hashToken, newId, newSecretToken } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 import { accessRoom, addRoomMemberDirectly, postMessage } from '../chat/index.ts';
-import { auditActor, findAccount, iso, type Actor } from '../identity/index.ts';
+import { auditActor, findAccount, findServerState, iso, type Actor } from '../identity/index.ts';
 import { prepareBotMember } from './bot.actions.ts';
 import type { RenderedPost } from './hook.render.ts';
 import {
@@ -109,6 +109,10 @@ export const findLiveHook = async (ctx: AppContext, token: string): Promise<Inco
 export const postThroughHook = async (ctx: AppContext, hook: IncomingHookRow, post: RenderedPost, client: { ip: string; userAgent: string | undefined }): Promise<Message> => {
   const account = await findAccount(ctx, hook.bot_account_id);
   if (!account) throw new AppError('HOOK_NOT_FOUND');
+  // A server-wide credential epoch (containment) ends hooks made before it; the instance's is checked by accessRoom.
+  if (hook.created_at < Math.max(account.not_before, (await findServerState(ctx.database.db)).not_before)) {
+    throw new AppError('HOOK_REVOKED', { message: 'This webhook was ended by a credential revocation (containment); ask an admin of the room for a new one.' });
+  }
   const actor: Actor = { account, session: { id: hook.id, created_at: hook.created_at }, via: 'token', token: '', apiToken: { id: hook.id, scopes: ['write'] }, client };
   const name = post.name ?? (await openHook(ctx, hook)).name;
   const message = await postMessage(ctx, actor, hook.room_id, post.text, { kind: 'webhook', id: hook.id, name, ...(post.icon ? { icon: post.icon } : {}) });

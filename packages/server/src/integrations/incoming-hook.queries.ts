@@ -29,3 +29,12 @@ export const findIncomingHookOfRoom = (db: Kysely<Schema>, roomId: string, id: s
 export const touchIncomingHook = async (db: Kysely<Schema>, id: string, now: number): Promise<void> => {
   await db.updateTable('incoming_hooks').set({ last_used_at: now }).where('id', '=', id).execute();
 };
+
+export const listAllIncomingHooks = (db: Kysely<Schema>, instanceId?: string): Promise<IncomingHookRow[]> => {
+  let query = db.selectFrom('incoming_hooks').selectAll();
+  if (instanceId) query = query.where('instance_id', '=', instanceId);
+  return query.orderBy('created_at', 'desc').execute();
+};
+
+export const revokeIncomingHookById = async (db: Kysely<Schema>, id: string, now: number): Promise<IncomingHookRow | undefined> =>
+  db.updateTable('incoming_hooks').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst();

@@ -8,6 +8,7 @@ import type { Bot, CreateIncomingHookResponse, CreateOutgoingHookResponse, HookD
 import { Writable } from 'node:stream';
 import { createLogger } from '../http/logger.ts';
 import { isType, openStream, type StreamClient } from '../testing/stream-client.ts';
+import { bumpInstanceEpoch } from '../instances/index.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type Client, type TestApp } from '../testing/test-app.ts';
 import { claimDeliveries } from './delivery.queries.ts';
 import { createDeliveryWorker, signatureOf, verifySignature } from './index.ts';
@@ -134,9 +135,12 @@ describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (
     assert.equal(attachments.statusCode, 200, attachments.body);
     const blocks = await slackPost(hook.token, fixture('slack-blocks.json'));
     assert.equal(blocks.statusCode, 200, blocks.body);
-    const form = await slackPost(hook.token, `payload=${encodeURIComponent(JSON.stringify({ text: 'from a form & <https://x.example.org|a link>' }))}`, 'application/x-www-form-urlencoded');
+    const form = await slackPost(hook.token, `payload=${encodeURIComponent(JSON.stringify({ text: 'from a form & <https://x.example.org|a link>' }))}`, 'application/x-www-form-urlencoded; charset=utf-8');
     assert.equal(form.statusCode, 200, form.body);
-    const [first, second, third] = await history(room.id);
+    const charset = await slackPost(hook.token, JSON.stringify({ text: 'with a charset' }), 'application/json; charset=utf-8');
+    assert.equal(charset.statusCode, 200, charset.body);
+    const [first, second, third, fourth] = await history(room.id);
+    assert.equal(fourth?.body, 'with a charset');
     assert.equal(first?.body, 'Build finished\nBuild #42 (https://ci.example.org/builds/42)\nAll 318 tests passed on main\nBranch: main\nDuration: 3m 12s\nCoverage went up to 91.4% (+0.3)');
     assert.equal(first?.via?.name, 'CI');
     assert.equal(
@@ -460,5 +464,24 @@ describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (
     assert.equal(gone.statusCode, 401, 'a removed bot\'s token is dead');
     const again = await t.as(owner, { method: 'DELETE', url: `/api/v1/instances/${instanceId}/bots/${bot.id}` });
     assert.equal(again.json().error.code, 'BOT_NOT_FOUND');
+  });
+
+  // Last: it ends every credential of the instance, the owner's sessions included.
+  test('containment (an instance credential epoch) ends webhooks like sessions and tokens', async () => {
+    const receiver = await startReceiver();
+    servers.push(receiver.server);
+    const room = await makeRoom('contain');
+    const incoming = await makeIncoming(room.id);
+    const outgoing = (await t.as(owner, { method: 'POST', url: `/api/v1/rooms/${room.id}/hooks/outgoing`, payload: { name: 'Out', url: receiver.url, events: ['message'] } })).json<CreateOutgoingHookResponse>();
+    await t.post(owner, room.id, 'queued before the epoch');
+    await bumpInstanceEpoch(t.ctx, instanceId);
+    const refused = await slackPost(incoming.token, '{"text":"after containment"}');
+    assert.equal(refused.statusCode, 401);
+    assert.equal(refused.body, 'invalid_token');
+    const worker = createDeliveryWorker(t.ctx);
+    while ((await worker.runOnce()) > 0);
+    assert.equal(receiver.received.length, 0, 'nothing leaves for a hook the epoch ended');
+    const [delivery] = await t.ctx.database.db.selectFrom('hook_deliveries').select(['status']).where('hook_id', '=', outgoing.id).execute();
+    assert.equal(delivery?.status, 'failed');
   });
 });

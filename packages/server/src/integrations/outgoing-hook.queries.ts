@@ -26,3 +26,12 @@ export const revokeOutgoingHookRow = async (db: Kysely<Schema>, roomId: string, 
   const result = await db.updateTable('outgoing_hooks').set({ revoked_at: now }).where('id', '=', id).where('room_id', '=', roomId).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 };
+
+export const listAllOutgoingHooks = (db: Kysely<Schema>, instanceId?: string): Promise<OutgoingHookRow[]> => {
+  let query = db.selectFrom('outgoing_hooks').selectAll();
+  if (instanceId) query = query.where('instance_id', '=', instanceId);
+  return query.orderBy('created_at', 'desc').execute();
+};
+
+export const revokeOutgoingHookById = async (db: Kysely<Schema>, id: string, now: number): Promise<OutgoingHookRow | undefined> =>
+  db.updateTable('outgoing_hooks').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst();
