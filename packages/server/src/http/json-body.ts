@@ -26,7 +26,9 @@ export const parseJsonBody = (body: Buffer): unknown => {
 
 export const registerJsonBodyParser = (app: FastifyInstance): void => {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([\w.-]+\+)?json$/i, { parseAs: 'buffer' }, (_request, body, done) => {
+  // JSON is UTF-8 (RFC 8259): a charset parameter is accepted when it says so, as most HTTP clients send it;
+  // another charset is refused (415) rather than decoded wrongly.
+  app.addContentTypeParser(/^application\/([\w.-]+\+)?json\s*(;\s*charset="?utf-8"?\s*)?$/i, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer));
     } catch (error) {

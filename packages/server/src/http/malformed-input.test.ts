@@ -31,6 +31,7 @@ const CASES: Case[] = [
   { name: 'truncated multi-byte sequence', body: Buffer.concat([Buffer.from('{"displayName":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')]), code: 'INVALID_UTF8' },
   { name: 'text/plain body', body: validSignup(), contentType: 'text/plain', code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'form-encoded body', body: 'email=a%40b.org&password=x', contentType: 'application/x-www-form-urlencoded', code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'JSON in another charset than UTF-8', body: validSignup(), contentType: 'application/json; charset=iso-8859-1', code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'multipart body', body: '--x\r\n\r\n--x--', contentType: 'multipart/form-data; boundary=x', code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'body over 1 MiB', body: JSON.stringify({ displayName: 'x'.repeat(1_100_000) }), code: 'PAYLOAD_TOO_LARGE' },
   { name: 'JSON array instead of object', body: '[]', code: 'VALIDATION_FAILED' },
@@ -130,6 +131,13 @@ describeEachEngine('malformed input', (engine) => {
     }
     assert.deepEqual(failures, []);
     assert.deepEqual(await snapshot(), before, 'nothing was written');
+  });
+
+  test('JSON labelled with its charset (application/json; charset=utf-8, as most HTTP clients send it) is taken', async () => {
+    for (const contentType of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"']) {
+      const response = await t.as(owner, { method: 'PATCH', url: `/api/v1/instances/${instanceId}`, headers: { 'content-type': contentType }, payload: JSON.stringify({ name: 'Renamed' }) });
+      assert.equal(response.statusCode, 200, `${contentType}: ${response.body}`);
+    }
   });
 
   test('a refused request leaves the server healthy', async () => {

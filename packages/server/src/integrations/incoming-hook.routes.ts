@@ -126,14 +126,6 @@ export const registerIncomingHookRoutes = (app: App, ctx: AppContext): void => {
 
   // The posting endpoints take what other systems' tools send: Slack's JSON, or its form with a payload field.
   void app.register(async (scope: FastifyInstance) => {
-    // Senders written for Slack often name the charset (the API's own parser takes bare application/json only).
-    scope.addContentTypeParser(/^application\/json\s*;\s*charset="?utf-8"?$/i, { parseAs: 'buffer' }, (_request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as Buffer));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    });
     scope.addContentTypeParser(/^application\/x-www-form-urlencoded(\s*;\s*charset="?utf-8"?)?$/i, { parseAs: 'buffer' }, (_request, body, done) => {
       try {
         const payload = new URLSearchParams((body as Buffer).toString('utf8')).get('payload');
