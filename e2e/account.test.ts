@@ -2,34 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
-import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
-import { findChromium, launch, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser, type Page } from './support/browser.ts';
+import { startSmtpSink, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
+import { findChromium, launch, logInWithForm as logIn, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
+import { resetLinkIn, waitForResetMail } from './support/mail.ts';
 import { addMember, apiCall, logIn as apiLogIn, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
 
 const chromiumPath = findChromium();
-
-const resetLinkIn = (mail: ReceivedMail): string => {
-  const link = /(http:\/\/127\.0\.0\.1:\d+\/reset-password#token=cnv_r_[A-Za-z0-9_-]{43})/.exec(mail.text)?.[1];
-  if (!link) throw new Error(`no reset link in "${mail.subject}"`);
-  recordSecret(new URL(link).hash.slice('#token='.length));
-  return link;
-};
-
-const waitForResetMail = async (sink: SmtpSink, to: string, seen: number): Promise<ReceivedMail> => {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = sink.to(to).slice(seen).find((mail) => mail.text.includes('/reset-password#token='));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no reset mail to ${to} after the first ${seen}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
-
-const logIn = async (page: Page, email: string, password: string) => {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-};
 
 /** Polls until the server has signed a checkpoint (every few seconds), so the report's status is settled. */
 const waitForCheckpoint = async (server: E2eServer, instanceId: string, token: string): Promise<void> => {

@@ -74,3 +74,10 @@ export const screenshot = async (page: Page, name: string): Promise<void> => {
 };
 
 export type { Browser, BrowserContext, Page };
+
+/** Fills and sends the log-in form of the page shown. */
+export const logInWithForm = async (page: Page, email: string, password: string): Promise<void> => {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+};

@@ -1,6 +1,7 @@
 import { LIMITS, type Room } from '@conclave/protocol';
 import { useEffect, useState } from 'react';
 import { api, describeError } from '../api.ts';
+import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { Field, FormMessage, SubmitButton } from '../components/form.tsx';
 import { useForm } from '../components/use-form.ts';
@@ -132,7 +133,6 @@ export const InviteDialog = ({ instanceId, slug, onClose }: { instanceId: string
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<'member' | 'admin'>('member');
   const [link, setLink] = useState<string | null>(null);
-  const [copied, setCopied] = useState(false);
   const form = useForm(async () => {
     const invite = await api<{ token: string; expiresAt: string }>('POST', `/instances/${instanceId}/invites`, { role, ...(email.trim() ? { email: email.trim() } : {}) });
     setLink(`${window.location.origin}${pathTo('signup')}?instance=${encodeURIComponent(slug)}#invite=${invite.token}`);
@@ -146,15 +146,7 @@ export const InviteDialog = ({ instanceId, slug, onClose }: { instanceId: string
             <label htmlFor="invite-link">Invite link</label>
             <input id="invite-link" readOnly value={link} onFocus={(event) => event.target.select()} />
           </div>
-          <button
-            type="button"
-            className="primary"
-            onClick={() => {
-              void navigator.clipboard?.writeText(link).then(() => setCopied(true));
-            }}
-          >
-            {copied ? 'Copied' : 'Copy the link'}
-          </button>
+          <CopyButton text={link} label="Copy the link" />
         </>
       ) : (
         <form onSubmit={form.onSubmit}>
