@@ -69,6 +69,10 @@ export const MeResponse = Type.Object({
 });
 export type MeResponse = Static<typeof MeResponse>;
 
+/** What you may change about yourself (your email changes through an admin-free flow not built yet). */
+export const UpdateMeRequest = Type.Object({ displayName: DisplayName }, { additionalProperties: false });
+export type UpdateMeRequest = Static<typeof UpdateMeRequest>;
+
 export const ChangePasswordRequest = Type.Object(
   { currentPassword: Password, newPassword: Password },
   { additionalProperties: false },

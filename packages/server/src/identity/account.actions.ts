@@ -11,6 +11,7 @@ import {
   insertAccount,
   updateAccountCredentials,
   updateAccountPasswordHash,
+  updateDisplayName,
   type AccountRow,
 } from './account.queries.ts';
 import type { VerifyResult } from './password.hasher.ts';
@@ -154,6 +155,17 @@ export const authenticate = async (ctx: AppContext, email: string, password: str
 /** Checks a password for an account already loaded (sign-up for a known email, re-confirming a password). */
 export const passwordMatches = async (ctx: AppContext, account: AccountRow, password: string): Promise<boolean> =>
   (await checkPassword(ctx, account, password)).ok;
+
+/** Changes the name people see; sealed like every name, audited (the old and new names are not logged). */
+export const renameAccount = async (ctx: AppContext, actor: Actor, displayName: string): Promise<AccountRow> => {
+  const name = displayName.trim();
+  if (name.length === 0) throw new AppError('VALIDATION_FAILED', { message: 'A display name cannot be blank.' });
+  const now = ctx.now();
+  const sealed = sealAccount(ctx.keyring, { ...actor.account, display_name: name });
+  await updateDisplayName(ctx.database.db, actor.account.id, sealed.display_name, now);
+  await ctx.audit.record({ action: 'account.rename', ...auditActor(actor) });
+  return { ...actor.account, display_name: name, updated_at: now };
+};
 
 /**
  * Changes the password and, in the same transaction, bumps the account's credential epoch (every other

@@ -72,3 +72,7 @@ export const findAccountsInClear = (db: Kysely<Schema>, limit: number): Promise<
 export const resealAccount = async (db: Kysely<Schema>, before: AccountRow, after: Pick<AccountRow, 'email' | 'email_key' | 'display_name'>): Promise<void> => {
   await db.updateTable('accounts').set(after).where('id', '=', before.id).where('email', '=', before.email).execute();
 };
+
+export const updateDisplayName = async (db: Kysely<Schema>, accountId: string, sealedName: string, now: number): Promise<void> => {
+  await db.updateTable('accounts').set({ display_name: sealedName, updated_at: now }).where('id', '=', accountId).execute();
+};

@@ -63,6 +63,24 @@ describeEachEngine('accounts and sessions', (engine) => {
     assert.equal(malformed.statusCode, 401);
   });
 
+  test('you change your display name: sealed at rest, audited, shown by /me; a blank or unknown field is refused and changes nothing', async () => {
+    const person = await t.signUpAndLogIn(instanceSlug);
+    const renamed = await t.as(person, { method: 'PATCH', url: '/api/v1/me', payload: { displayName: '  Ada Lovelace ' } });
+    assert.equal(renamed.statusCode, 200, renamed.body);
+    assert.equal(renamed.json().account.displayName, 'Ada Lovelace');
+    assert.equal((await t.as(person, { method: 'GET', url: '/api/v1/me' })).json().account.displayName, 'Ada Lovelace');
+    const row = await t.ctx.database.db.selectFrom('accounts').select('display_name').where('id', '=', person.accountId).executeTakeFirstOrThrow();
+    assert.match(row.display_name, /^cv1\./, 'sealed');
+    assert.ok(!row.display_name.includes('Lovelace'));
+    for (const payload of [{ displayName: '   ' }, { displayName: '' }, { displayName: 'x'.repeat(200) }, { displayName: 'Ada', email: 'other@example.org' }, {}]) {
+      const refused = await t.as(person, { method: 'PATCH', url: '/api/v1/me', payload });
+      assert.equal(refused.statusCode, 400, JSON.stringify(payload));
+      assert.equal(refused.json().error.code, 'VALIDATION_FAILED');
+    }
+    assert.equal((await t.as(person, { method: 'GET', url: '/api/v1/me' })).json().account.displayName, 'Ada Lovelace');
+    assert.equal((await t.inject({ method: 'PATCH', url: '/api/v1/me', payload: { displayName: 'Nobody' } })).statusCode, 401);
+  });
+
   test('a session token is stored only as its SHA-256', async () => {
     const person = await t.signUpAndLogIn(instanceSlug);
     const rows = await t.ctx.database.db.selectFrom('sessions').selectAll().where('account_id', '=', person.accountId).execute();

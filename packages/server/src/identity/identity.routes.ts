@@ -1,4 +1,4 @@
-import { ChangePasswordRequest, ErrorBody, LoginErrorBody, LoginRequest, LoginResponse, MeResponse } from '@conclave/protocol';
+import { Account, ChangePasswordRequest, ErrorBody, LoginErrorBody, LoginRequest, LoginResponse, MeResponse, UpdateMeRequest } from '@conclave/protocol';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../context.ts';
 import { csrfTokenFor } from '../crypto/index.ts';
@@ -6,7 +6,7 @@ import type { App } from '../http/types.ts';
 import { AppError } from '../errors.ts';
 import { actorOf, clearSessionCookie, clientOf, createAuthGuard, sessionActorOf, setSessionCookie } from '../http/auth-guard.ts';
 import { bodyEmailKey, perAccountLimit, perIpLimit } from '../http/rate-limits.ts';
-import { authenticate, changePassword, emailKeyOf } from './account.actions.ts';
+import { authenticate, changePassword, emailKeyOf, renameAccount } from './account.actions.ts';
 import { presentAccount, presentSession } from './account.presenter.ts';
 import { refuseLoginIfResetRequired } from './password-reset.actions.ts';
 import { auditActor, endSession, startSession } from './session.actions.ts';
@@ -84,6 +84,18 @@ export const registerIdentityRoutes = (app: App, ctx: AppContext, listMembership
         instances: await listMemberships(actor.account.id),
         ...(actor.via === 'cookie' ? { csrfToken: csrfTokenFor(actor.token) } : {}),
       };
+    },
+  );
+
+  app.patch(
+    '/api/v1/me',
+    {
+      schema: { tags: ['auth'], summary: 'Change your display name', body: UpdateMeRequest, response: { 200: Type.Object({ account: Account }), ...errors } },
+      preHandler: [authGuard],
+    },
+    async (request) => {
+      const { displayName } = request.body as UpdateMeRequest;
+      return { account: presentAccount(await renameAccount(ctx, actorOf(request), displayName)) };
     },
   );
 
