@@ -10,6 +10,7 @@ import type { EventBus } from './realtime/event-bus.ts';
 import type { PresenceDirectory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
 import type { Metrics } from './ops/index.ts';
+import type { FileStore } from './files/index.ts';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -32,6 +33,8 @@ export interface AppContext {
   searchIndexer: SearchIndexer;
   /** Shared Redis when REDIS_URL is set (rate limits across nodes). */
   redis: Redis | undefined;
+  /** Files' encrypted bytes on disk (FILES_DIR; decision 0021). */
+  fileStore: FileStore;
   /** This node's Prometheus metrics: counters on the hot paths, database reads when scraped. */
   metrics: Metrics;
 }

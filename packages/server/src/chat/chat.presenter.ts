@@ -1,4 +1,4 @@
-import type { Message, Mentions, MyRoom, Room } from '@conclave/protocol';
+import type { Attachment, Message, Mentions, MyRoom, Room } from '@conclave/protocol';
 import { iso } from '../identity/index.ts';
 import type { MessageRow, ReactionRow } from './message.queries.ts';
 import type { MyRoomRow, RoomRow } from './room.queries.ts';
@@ -48,5 +48,7 @@ export const presentMessage = (row: MessageRow, reactions: ReactionRow[]): Messa
     deleted: row.deleted_at !== null,
     mentions: JSON.parse(row.mentions) as Mentions,
     reactions: [...grouped].map(([emoji, accountIds]) => ({ emoji, accountIds })),
+    // Opened (openMessage) before it is presented; a deleted message carries none.
+    attachments: row.attachments === null || row.deleted_at !== null ? [] : (JSON.parse(row.attachments) as Attachment[]),
   };
 };

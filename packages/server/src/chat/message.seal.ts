@@ -1,3 +1,4 @@
+import type { Attachment } from '@conclave/protocol';
 import type { OwnerCipher } from '../crypto/index.ts';
 import type { MessageRow } from './message.queries.ts';
 
@@ -8,4 +9,12 @@ export const sealBody = (cipher: OwnerCipher, messageId: string, body: string): 
 export const sealEditedBody = (cipher: OwnerCipher, messageId: string, replacedAt: number, body: string): string =>
   cipher.seal('message_edits.body', `${messageId}@${replacedAt}`, body);
 
-export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({ ...row, body: cipher.open('messages.body', row.id, row.body) });
+/** The files a message carries (their ids, names, types and sizes), as sealed JSON bound to the message. */
+export const sealAttachments = (cipher: OwnerCipher, messageId: string, attachments: Attachment[]): string | null =>
+  attachments.length === 0 ? null : cipher.seal('messages.attachments', messageId, JSON.stringify(attachments));
+
+export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({
+  ...row,
+  body: cipher.open('messages.body', row.id, row.body),
+  attachments: row.attachments === null ? null : cipher.open('messages.attachments', row.id, row.attachments),
+});

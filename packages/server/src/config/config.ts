@@ -59,6 +59,10 @@ export interface Config {
   /** A separate listener serving only GET /metrics; unset, none. */
   metricsPort: number | undefined;
   metricsHost: string;
+  /** Where files' encrypted bytes are kept (decision 0021); by default files/ in the data directory. */
+  filesDir: string;
+  /** The server-wide upload limit; an instance may set its own (instances.file_max_bytes). */
+  fileMaxBytes: number;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -102,6 +106,8 @@ export const CONFIG_VARIABLES = [
   { name: 'METRICS_TOKEN', default: '(unset: no /metrics on the main port)', meaning: 'Serve Prometheus metrics at /metrics on the main port to requests with Authorization: Bearer <this> (at least 32 characters; compared in constant time). Also required on METRICS_PORT when set.' },
   { name: 'METRICS_PORT', default: '(unset: no metrics listener)', meaning: 'Serve Prometheus metrics (GET /metrics only) on this port of their own, bound to METRICS_HOST. Each node serves its own: scrape every node.' },
   { name: 'METRICS_HOST', default: '127.0.0.1', meaning: 'Address the METRICS_PORT listener binds; keep it off the public network (or set METRICS_TOKEN).' },
+  { name: 'CONCLAVE_FILES_DIR', default: '$CONCLAVE_DATA_DIR/files', meaning: 'Where uploaded files are kept, encrypted under their rooms\' keys, named by random ids. Back it up with the database (conclave backup includes it).' },
+  { name: 'FILE_MAX_BYTES', default: String(25 * 1024 * 1024), meaning: 'The largest file one upload may carry (bytes), unless an instance sets its own limit (conclave instance file-limit).' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -279,6 +285,10 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) problems.push(`METRICS_PORT=${metricsPort} is the same as PORT; give the metrics a port of their own (9464 is usual), or unset METRICS_PORT and use METRICS_TOKEN.`);
   const metricsHost = read('METRICS_HOST') ?? '127.0.0.1';
 
+  const filesDir = resolve(cwd, read('CONCLAVE_FILES_DIR') ?? resolve(dataDir, 'files'));
+  if (filesDir === keysDir || filesDir.startsWith(`${keysDir}/`)) problems.push('CONCLAVE_FILES_DIR is inside CONCLAVE_KEYS_DIR; keep files with the data, apart from the keys.');
+  const fileMaxBytes = integer('FILE_MAX_BYTES', 25 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024);
+
   const config: Config = {
     port,
     host,
@@ -318,6 +328,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     metricsToken,
     metricsPort,
     metricsHost,
+    filesDir,
+    fileMaxBytes,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

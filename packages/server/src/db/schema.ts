@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** The tables as Kysely sees them. Times are integer milliseconds since the epoch; booleans are 0/1. */
 export interface AccountsTable {
@@ -32,6 +32,8 @@ export interface InstancesTable {
   not_before: number;
   created_at: number;
   updated_at: number;
+  /** The upload limit of this instance; null: the server's FILE_MAX_BYTES. */
+  file_max_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface MembershipsTable {
@@ -138,6 +140,8 @@ export interface MessagesTable {
   edited_at: number | null;
   deleted_at: number | null;
   deleted_by: string | null;
+  /** Sealed JSON list of the files the message carries (the room's data key); null: none. */
+  attachments: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MessageEditsTable {
@@ -447,6 +451,32 @@ export interface RevocationLogTable {
   created_at: number;
 }
 
+/** A file in a room (docs/decisions/0021): its bytes on disk, encrypted; its name and type sealed in meta. */
+export interface FilesTable {
+  id: string;
+  instance_id: string;
+  room_id: string;
+  message_id: string;
+  uploader_id: string;
+  /** Sealed JSON (the room's data key): { name, contentType }. */
+  meta: string;
+  /** The room data key version the file's key is derived from. */
+  key_version: number;
+  size_bytes: number;
+  has_preview: number;
+  created_at: number;
+}
+
+/** What an import made of each thing it brought in (Slack ids → Conclave ids), so a rerun adds nothing twice. */
+export interface ImportMappingsTable {
+  source: string;
+  instance_id: string;
+  kind: string;
+  source_id: string;
+  target_id: string;
+  created_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -483,4 +513,6 @@ export interface Schema {
   incident_containments: IncidentContainmentsTable;
   incident_mailings: IncidentMailingsTable;
   revocation_log: RevocationLogTable;
+  files: FilesTable;
+  import_mappings: ImportMappingsTable;
 }

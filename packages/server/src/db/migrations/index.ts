@@ -9,6 +9,7 @@ import { mailAndResets } from './0007-mail-and-resets.ts';
 import { sessionsAndTokens } from './0008-sessions-and-tokens.ts';
 import { twoFactor } from './0009-two-factor.ts';
 import { incidents } from './0010-incidents.ts';
+import { files } from './0012-files.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008-sessions-and-tokens': sessionsAndTokens,
   '0009-two-factor': twoFactor,
   '0010-incidents': incidents,
+  '0012-files': files,
 };
