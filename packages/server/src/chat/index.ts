@@ -7,3 +7,5 @@ export { deleteTerms } from './search.queries.ts';
 export { listAuthorsOfRooms } from './room.queries.ts';
 export { postMessage, type MessageFiles } from './message.actions.ts';
 export { recordRoomRead } from './room.audit.ts';
+export { addImportedMembers, importMessage, importRoom, type ImportedMessage } from './import.actions.ts';
+export { mentionKey } from './mentions.ts';

@@ -90,10 +90,25 @@ export const storeUpload = async (
   actor: Actor,
   access: RoomAccess,
   upload: { stream: Readable; fileName: string | undefined; claimedType: string; truncated: () => boolean; limitBytes: number },
+): Promise<StoredUpload> => storeFile(ctx, { roomId: access.room.id, instanceId: access.room.instance_id, keys: access.keys, uploaderId: actor.account.id }, upload);
+
+/** Where a file goes: a room (its data key) and who brought it. */
+export interface FileTarget {
+  roomId: string;
+  instanceId: string;
+  keys: OwnerCipher;
+  uploaderId: string;
+}
+
+/** storeUpload's work for any source (an upload, an import). */
+export const storeFile = async (
+  ctx: AppContext,
+  target: FileTarget,
+  upload: { stream: Readable; fileName: string | undefined; claimedType: string; truncated: () => boolean; limitBytes: number; createdAt?: number },
 ): Promise<StoredUpload> => {
-  const now = ctx.now();
+  const now = upload.createdAt ?? ctx.now();
   const id = newId(now);
-  const content = deriveKey(access.keys, CONTENT_KEY, id);
+  const content = deriveKey(target.keys, CONTENT_KEY, id);
   const seen = inspector(upload.stream);
   try {
     await ctx.fileStore.write(id, 'file', seen.stream, content, id);
@@ -104,16 +119,16 @@ export const storeUpload = async (
     const contentType = await detectContentType(seen.head(), upload.claimedType);
     const source = PREVIEWABLE.has(contentType) ? seen.all() : undefined;
     const preview = source ? makePreview(contentType, source) : undefined;
-    if (preview) await ctx.fileStore.write(id, 'preview', preview.bytes, deriveKey(access.keys, PREVIEW_KEY, id, content.version), `${id}.preview`);
+    if (preview) await ctx.fileStore.write(id, 'preview', preview.bytes, deriveKey(target.keys, PREVIEW_KEY, id, content.version), `${id}.preview`);
     const meta: FileMeta = { name, contentType, ...(preview ? { previewType: preview.contentType } : {}) };
     return {
       id,
       row: {
         id,
-        instance_id: access.room.instance_id,
-        room_id: access.room.id,
-        uploader_id: actor.account.id,
-        meta: sealMeta(access.keys, id, meta),
+        instance_id: target.instanceId,
+        room_id: target.roomId,
+        uploader_id: target.uploaderId,
+        meta: sealMeta(target.keys, id, meta),
         key_version: content.version,
         size_bytes: seen.size(),
         has_preview: preview ? 1 : 0,
