@@ -7,7 +7,7 @@ import { newId, type OwnerCipher } from '../crypto/index.ts';
 import { AppError } from '../errors.ts';
 import type { Actor } from '../identity/index.ts';
 import { findFile, findInstanceFileLimit, insertFile, type FileRow } from './file.queries.ts';
-import { makePreview, PREVIEW_SOURCE_MAX_BYTES, type Preview } from './file.preview.ts';
+import { makePreviewOffThread, PREVIEW_SOURCE_MAX_BYTES, type Preview } from './file.preview.ts';
 import { cleanFileName, detectContentType, PREVIEWABLE, SNIFF_BYTES } from './file.type.ts';
 
 /** The purposes a file's keys are derived for (bound into the key, with the file id). */
@@ -118,7 +118,7 @@ export const storeFile = async (
     const name = cleanFileName(upload.fileName);
     const contentType = await detectContentType(seen.head(), upload.claimedType);
     const source = PREVIEWABLE.has(contentType) ? seen.all() : undefined;
-    const preview = source ? makePreview(contentType, source) : undefined;
+    const preview = source ? await makePreviewOffThread(contentType, source) : undefined;
     if (preview) await ctx.fileStore.write(id, 'preview', preview.bytes, deriveKey(target.keys, PREVIEW_KEY, id, content.version), `${id}.preview`);
     const meta: FileMeta = { name, contentType, ...(preview ? { previewType: preview.contentType } : {}) };
     return {

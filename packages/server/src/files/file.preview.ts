@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { LIMITS } from '@conclave/protocol';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -81,4 +82,41 @@ export const makePreview = (contentType: string, bytes: Buffer): Preview | undef
     // Not decodable (corrupt, or a format variant the decoder lacks): no preview, the file itself stays.
   }
   return undefined;
+};
+
+const WORKER = new URL('./file.preview-worker.ts', import.meta.url).href;
+
+interface PreviewReply {
+  id: number;
+  preview: { contentType: Preview['contentType']; bytes: Uint8Array } | undefined;
+}
+
+/**
+ * makePreview in a worker thread of its own, ended once it answers: decoding a large PNG takes a second or more
+ * of CPU on this machine (bench/results/files-*), which must not stall every socket of the node, and a worker
+ * a hostile image kills (out of memory) costs that preview only. Starting the worker costs a few hundred
+ * milliseconds, off the event loop, once per image upload.
+ */
+export const makePreviewOffThread = (contentType: string, bytes: Buffer): Promise<Preview | undefined> => {
+  if (bytes.length > PREVIEW_SOURCE_MAX_BYTES) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    // Like the audit's verify workers: the worker may run without tsx's loader, so it registers it first.
+    const worker = new Worker(
+      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+        .then(({ register }) => { register(); return import(${JSON.stringify(WORKER)}); })
+        .then(({ servePreviewWorker }) => servePreviewWorker());`,
+      { eval: true, resourceLimits: { maxOldGenerationSizeMb: 512 } },
+    );
+    let settled = false;
+    const settle = (preview: Preview | undefined) => {
+      if (settled) return;
+      settled = true;
+      resolve(preview);
+      void worker.terminate();
+    };
+    worker.on('message', (reply: PreviewReply) => settle(reply.preview ? { contentType: reply.preview.contentType, bytes: Buffer.from(reply.preview.bytes) } : undefined));
+    worker.on('error', () => settle(undefined));
+    worker.on('exit', () => settle(undefined));
+    worker.postMessage({ id: 1, contentType, bytes });
+  });
 };

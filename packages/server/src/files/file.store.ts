@@ -50,7 +50,7 @@ export class FileStore {
 
   /** The plaintext, decrypted as it is read; fails (mid-stream at worst) if a byte was changed. */
   read(id: string, variant: FileVariant, key: { version: number; key: Buffer }, recordId: string): Readable {
-    const source = createReadStream(this.path(id, variant));
+    const source = createReadStream(this.path(id, variant), { highWaterMark: 1024 * 1024 });
     const plain = decryptingStream(key.key, key.version, recordId);
     source.on('error', (error) => plain.destroy(error));
     return source.pipe(plain);
