@@ -9,6 +9,7 @@ import type { Message, MyRoom, Room } from '@conclave/protocol';
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
 import { AppError } from '../errors.ts';
+import { runCli } from '../testing/cli-process.ts';
 import { closeTestPools, createTestApp, describeEachEngine, newEmail, type Client, type TestApp } from '../testing/test-app.ts';
 import { DEFAULT_ARCHIVE_LIMITS, convertMrkdwn, importSlack } from './index.ts';
 
@@ -46,12 +47,14 @@ describeEachEngine('import from Slack', (engine) => {
   let instanceId: string;
   let dir: string;
   let existingEmail: string;
+  let instanceSlug: string;
 
   before(async () => {
     t = await createTestApp(engine);
     const setup = await t.setUp();
     owner = setup.owner;
     instanceId = setup.instanceId;
+    instanceSlug = setup.instanceSlug;
     existingEmail = owner.email;
     dir = await mkdtemp(join(tmpdir(), 'conclave-slack-'));
   });
@@ -174,5 +177,26 @@ describeEachEngine('import from Slack', (engine) => {
       });
     }
     assert.equal(await mappings(), before, 'nothing was written');
+  });
+
+  test('the CLI: import slack prints its summary (a rerun adds nothing), instance file-limit sets an instance\'s limit', async (context) => {
+    // The CLI opens the test app's own database only on SQLite (on PostgreSQL the app has a schema of its own).
+    if (engine !== 'sqlite') return context.skip('SQLite only');
+    const file = await makeZip(join(dir, 'cli.zip'), exportMembers(newEmail('carol')));
+    const env = { CONCLAVE_DATA_DIR: t.env['CONCLAVE_DATA_DIR'] as string, CONCLAVE_KEYS_DIR: t.env['CONCLAVE_KEYS_DIR'] as string, CONCLAVE_AUDIT_WITNESS: t.env['CONCLAVE_AUDIT_WITNESS'] as string };
+    const run = await runCli(['import', 'slack', '--file', file, '--instance', instanceSlug], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`Imported .* into ${instanceSlug}:`));
+    assert.match(run.stdout, /channels: 0 created, 2 from an earlier run/);
+    assert.match(run.stdout, /messages: 0 created, 7 from an earlier run/);
+    const bad = await runCli(['import', 'slack', '--file', join(dir, 'missing.zip'), '--instance', instanceSlug], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /IMPORT_ARCHIVE_INVALID/);
+    const limit = await runCli(['instance', 'file-limit', instanceSlug, '2048'], env);
+    assert.equal(limit.code, 0, limit.stderr);
+    const row = await t.ctx.database.db.selectFrom('instances').select('file_max_bytes').where('id', '=', instanceId).executeTakeFirstOrThrow();
+    assert.equal(Number(row.file_max_bytes), 2048);
+    assert.equal((await runCli(['instance', 'file-limit', instanceSlug, 'lots'], env)).code, 1);
+    assert.equal((await runCli(['instance', 'file-limit', instanceSlug, 'default'], env)).code, 0);
   });
 });
