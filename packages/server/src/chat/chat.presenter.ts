@@ -49,6 +49,6 @@ export const presentMessage = (row: MessageRow, reactions: ReactionRow[]): Messa
     mentions: JSON.parse(row.mentions) as Mentions,
     reactions: [...grouped].map(([emoji, accountIds]) => ({ emoji, accountIds })),
     // Opened (openMessage) before it is presented; a deleted message carries none.
-    attachments: row.attachments === null || row.deleted_at !== null ? [] : (JSON.parse(row.attachments) as Attachment[]),
+    attachments: typeof row.attachments !== 'string' || row.deleted_at !== null ? [] : (JSON.parse(row.attachments) as Attachment[]),
   };
 };

@@ -16,5 +16,6 @@ export const sealAttachments = (cipher: OwnerCipher, messageId: string, attachme
 export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({
   ...row,
   body: cipher.open('messages.body', row.id, row.body),
-  attachments: row.attachments === null ? null : cipher.open('messages.attachments', row.id, row.attachments),
+  // Absent (a row read without the column) or null: no files.
+  attachments: typeof row.attachments === 'string' ? cipher.open('messages.attachments', row.id, row.attachments) : null,
 });

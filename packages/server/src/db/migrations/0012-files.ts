@@ -1,4 +1,4 @@
-import { type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 /**
  * Files in rooms and direct chats (docs/decisions/0021), and the Slack import's mapping.
@@ -44,5 +44,12 @@ export const files: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('import_mappings_pk', ['source', 'instance_id', 'kind', 'source_id'])
       .execute();
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    // The files' objects on disk are left as they are: without these rows nothing refers to them.
+    await db.schema.dropTable('import_mappings').ifExists().execute();
+    await db.schema.dropTable('files').ifExists().execute();
+    await sql`alter table messages drop column attachments`.execute(db);
+    await sql`alter table instances drop column file_max_bytes`.execute(db);
   },
 };
