@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -88,8 +87,6 @@ export const buildApp = async (ctx: AppContext, options: BuildAppOptions = {}): 
   await app.register(cookie);
   // With Redis, limits (log-in attempts, flood control) hold across nodes.
   await app.register(rateLimit, { global: false, ...(ctx.redis ? { redis: ctx.redis, nameSpace: `${ctx.config.redisPrefix}:rate:` } : {}) });
-  // Uploads (files/): each route sets its own limits (the instance's file size); these are the ceilings.
-  await app.register(multipart, { throwFileSizeLimit: false, limits: { fileSize: 4 * 1024 * 1024 * 1024, files: 1, fields: 1, parts: 2, headerPairs: 20, fieldSize: 64 * 1024 } });
   await app.register(websocket, { options: { maxPayload: LIMITS.streamFrameMaxBytes } });
   await app.register(swagger, {
     openapi: {

@@ -1,4 +1,5 @@
 import { ErrorBody, FileParams, Message, RoomParams } from '@conclave/protocol';
+import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
@@ -34,69 +35,74 @@ export const registerFileRoutes = (app: App, ctx: AppContext): void => {
     if (!result.isAllowed && result.isExceeded) throw new AppError('MESSAGE_RATE_LIMITED', { headers: { 'retry-after': String(result.ttlInSeconds) } });
   };
 
-  app.post(
-    '/api/v1/rooms/:roomId/files',
-    {
-      schema: {
-        tags: ['files'],
-        summary: 'Post a file (multipart/form-data: a part named "file", optionally a "body" field); answers the message that carries it',
-        params: RoomParams,
-        response: { 201: Message, ...errors },
+  // Multipart is parsed for this route alone (an encapsulated scope): every other route still answers a
+  // multipart body with UNSUPPORTED_MEDIA_TYPE. The limits here are ceilings; the route sets the instance's.
+  void app.register(async (scope: App) => {
+    await scope.register(multipart, { throwFileSizeLimit: false, limits: { fileSize: 4 * 1024 * 1024 * 1024, files: 1, fields: 1, parts: 2, headerPairs: 20, fieldSize: FIELD_MAX_BYTES } });
+    scope.post(
+      '/api/v1/rooms/:roomId/files',
+      {
+        schema: {
+          tags: ['files'],
+          summary: 'Post a file (multipart/form-data: a part named "file", optionally a "body" field); answers the message that carries it',
+          params: RoomParams,
+          response: { 201: Message, ...errors },
+        },
+        preHandler: [writeGuard, floodControl],
       },
-      preHandler: [writeGuard, floodControl],
-    },
-    async (request, reply) => {
-      const actor = actorOf(request);
-      if (!request.isMultipart()) throw new AppError('FILE_UPLOAD_INVALID');
-      const access = await accessRoomFiles(ctx, actor, request.params.roomId, 'post');
-      const limitBytes = await fileLimitOf(ctx, access.room.instance_id);
-      let body: string | undefined;
-      let upload: StoredUpload | undefined;
-      try {
-        const parts = request.parts({ limits: { fileSize: limitBytes, files: 1, fields: 1, parts: 2, fieldSize: FIELD_MAX_BYTES, headerPairs: 20 } });
-        // A refused part does not end the loop: the rest of the form is read and dropped, so the request
-        // is consumed whole before the answer (a parser left waiting on an unread part would hold it).
-        let refusal: AppError | undefined;
-        for await (const part of parts) {
-          if (part.type === 'file') {
-            if (refusal || part.fieldname !== 'file' || upload) {
-              part.file.resume();
+      async (request, reply) => {
+        const actor = actorOf(request);
+        if (!request.isMultipart()) throw new AppError('FILE_UPLOAD_INVALID');
+        const access = await accessRoomFiles(ctx, actor, request.params.roomId, 'post');
+        const limitBytes = await fileLimitOf(ctx, access.room.instance_id);
+        let body: string | undefined;
+        let upload: StoredUpload | undefined;
+        try {
+          const parts = request.parts({ limits: { fileSize: limitBytes, files: 1, fields: 1, parts: 2, fieldSize: FIELD_MAX_BYTES, headerPairs: 20 } });
+          // A refused part does not end the loop: the rest of the form is read and dropped, so the request
+          // is consumed whole before the answer (a parser left waiting on an unread part would hold it).
+          let refusal: AppError | undefined;
+          for await (const part of parts) {
+            if (part.type === 'file') {
+              if (refusal || part.fieldname !== 'file' || upload) {
+                part.file.resume();
+                refusal ??= new AppError('FILE_UPLOAD_INVALID');
+                continue;
+              }
+              upload = await storeUpload(ctx, actor, access, {
+                stream: part.file,
+                fileName: part.filename,
+                claimedType: part.mimetype,
+                truncated: () => part.file.truncated,
+                limitBytes,
+              });
+            } else if (part.fieldname !== 'body' || body !== undefined || part.valueTruncated || typeof part.value !== 'string') {
               refusal ??= new AppError('FILE_UPLOAD_INVALID');
-              continue;
+            } else {
+              body = part.value;
             }
-            upload = await storeUpload(ctx, actor, access, {
-              stream: part.file,
-              fileName: part.filename,
-              claimedType: part.mimetype,
-              truncated: () => part.file.truncated,
-              limitBytes,
-            });
-          } else if (part.fieldname !== 'body' || body !== undefined || part.valueTruncated || typeof part.value !== 'string') {
-            refusal ??= new AppError('FILE_UPLOAD_INVALID');
-          } else {
-            body = part.value;
           }
+          if (refusal) throw refusal;
+        } catch (error) {
+          if (upload) await ctx.fileStore.remove([upload.id]);
+          if (isMultipartError(error)) {
+            request.log.debug({ reason: (error as Error).message }, 'upload refused');
+            throw new AppError('FILE_UPLOAD_INVALID');
+          }
+          throw error;
         }
-        if (refusal) throw refusal;
-      } catch (error) {
-        if (upload) await ctx.fileStore.remove([upload.id]);
-        if (isMultipartError(error)) {
-          request.log.debug({ reason: (error as Error).message }, 'upload refused');
-          throw new AppError('FILE_UPLOAD_INVALID');
+        if (!upload) throw new AppError('FILE_PART_MISSING');
+        let text: string;
+        try {
+          text = checkUploadBody(body);
+        } catch (error) {
+          await ctx.fileStore.remove([upload.id]);
+          throw error;
         }
-        throw error;
-      }
-      if (!upload) throw new AppError('FILE_PART_MISSING');
-      let text: string;
-      try {
-        text = checkUploadBody(body);
-      } catch (error) {
-        await ctx.fileStore.remove([upload.id]);
-        throw error;
-      }
-      return reply.code(201).send(await postWithFiles(ctx, actor, access, text, [upload]));
-    },
-  );
+        return reply.code(201).send(await postWithFiles(ctx, actor, access, text, [upload]));
+      },
+    );
+  });
 
   for (const variant of ['file', 'preview'] as const) {
     app.get(
