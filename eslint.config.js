@@ -43,7 +43,7 @@ export default tseslint.config(
           patterns: [
             { regex: '^(fs|path|crypto|os|http|https|url|util|zlib|events|stream|child_process|worker_threads|net|tls|dns|assert|timers|perf_hooks|readline|buffer|process)(/.*)?$', message: 'Use the node: prefix.' },
             { regex: 'bcryptjs', message: 'bcryptjs hashes on the main thread; never use it.' },
-            { regex: '^\\.\\./(identity|instances|chat|realtime|mail|incidents|ops)/(?!index\\.ts$)', message: 'Import another domain through its index.ts.' },
+            { regex: '^\\.\\./(identity|instances|chat|realtime|mail|incidents|ops|files|imports)/(?!index\\.ts$)', message: 'Import another domain through its index.ts.' },
           ],
         },
       ],

@@ -78,6 +78,13 @@ export const ERROR_CATALOG = {
   ACCOUNT_NOT_FOUND: { status: 404, message: 'No such person in this instance.' },
   MESSAGE_RATE_LIMITED: { status: 429, message: 'You are posting too fast in this room; wait a moment.' },
 
+  // Files (uploads, downloads, previews) and imports (issue 9, items 4 and 5)
+  FILE_NOT_FOUND: { status: 404, message: 'No such file.' },
+  FILE_TOO_LARGE: { status: 413, message: 'The file is larger than this instance allows.' },
+  FILE_PART_MISSING: { status: 400, message: 'Send the file as a multipart/form-data part named "file" (one file; a "body" field may carry text).' },
+  FILE_UPLOAD_INVALID: { status: 400, message: 'The upload is not valid multipart/form-data with one file part named "file" and at most a "body" field.' },
+  IMPORT_ARCHIVE_INVALID: { status: 422, message: 'The export archive cannot be imported: it is not a readable zip export, or it holds entries that are unsafe or too large.' },
+
   // Search
   SEARCH_QUERY_EMPTY: { status: 400, message: 'Search for at least one word (letters or digits).' },
   SEARCH_TOO_MANY_WORDS: { status: 400, message: 'Search for at most 16 words at once.' },

@@ -35,4 +35,9 @@ export const LIMITS = {
   hookPatternMaxLength: 100,
   botsPerInstanceMax: 50,
   deliveryLogPageMax: 100,
+  /** Files: the server-wide default upload limit (FILE_MAX_BYTES overrides it), the longest kept name. */
+  fileMaxBytesDefault: 25 * 1024 * 1024,
+  fileNameMaxLength: 255,
+  /** The longest side of an image preview, in pixels. */
+  filePreviewMaxSide: 320,
 } as const;

@@ -14,6 +14,7 @@ import { listMembershipsOfAccount, registerInstanceResetRoutes, registerInstance
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerIncidentRoutes } from './incidents/index.ts';
 import { registerChatRoutes, registerSearchRoutes } from './chat/index.ts';
+import { registerFileRoutes } from './files/index.ts';
 import { createGateway, registerStreamRoutes } from './realtime/index.ts';
 import { registerStatusRoutes } from './incidents/index.ts';
 import { registerMetricsRoute, registerUpdateRoutes } from './ops/index.ts';
@@ -123,6 +124,7 @@ export const buildApp = async (ctx: AppContext, options: BuildAppOptions = {}): 
   registerInstanceResetRoutes(app, ctx);
   registerChatRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
+  registerFileRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
   registerStatusRoutes(app, ctx);

@@ -11,6 +11,7 @@ import type { PresenceDirectory } from './realtime/presence.ts';
 import type { EventTap } from './realtime/event.actions.ts';
 import type { Redis } from 'ioredis';
 import type { Metrics, UpdateChecker } from './ops/index.ts';
+import type { FileStore } from './files/index.ts';
 
 /** What every action needs: built once per process by createServices(), passed explicitly. */
 export interface AppContext {
@@ -33,6 +34,8 @@ export interface AppContext {
   searchIndexer: SearchIndexer;
   /** Shared Redis when REDIS_URL is set (rate limits across nodes). */
   redis: Redis | undefined;
+  /** Files' encrypted bytes on disk (FILES_DIR; decision 0021). */
+  fileStore: FileStore;
   /** This node's Prometheus metrics: counters on the hot paths, database reads when scraped. */
   metrics: Metrics;
   /** Run in the transaction of every recorded event (outgoing webhooks queue their deliveries). */

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { FileStore } from './files/index.ts';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -187,6 +188,7 @@ export const createServices = async (config: Config, options: ServiceOptions = {
       bus,
       presence,
       searchIndexer,
+      fileStore: new FileStore(config.filesDir),
       redis,
       metrics,
       eventTaps: [],

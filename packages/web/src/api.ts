@@ -47,6 +47,26 @@ export const api = async <T>(method: Method, path: string, body?: unknown): Prom
   } catch {
     throw new ApiError('NETWORK', 'The server cannot be reached; check your connection and try again.', 0, undefined);
   }
+  return readAnswer<T>(response);
+};
+
+/** A multipart/form-data upload (a file) to /api/v1 with the session cookie; errors as api()'s. */
+export const apiUpload = async <T>(path: string, form: FormData): Promise<T> => {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method: 'POST',
+      headers: { accept: 'application/json', ...(csrfToken ? { 'x-csrf-token': csrfToken } : {}) },
+      credentials: 'same-origin',
+      body: form,
+    });
+  } catch {
+    throw new ApiError('NETWORK', 'The server cannot be reached; check your connection and try again.', 0, undefined);
+  }
+  return readAnswer<T>(response);
+};
+
+const readAnswer = async <T>(response: Response): Promise<T> => {
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   let parsed: unknown;

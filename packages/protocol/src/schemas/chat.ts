@@ -78,6 +78,14 @@ export const MessageVia = Type.Object({
   icon: Type.Optional(Type.String({ description: 'An emoji shortcode (:robot_face:) or an image URL the sender asked for.' })),
 });
 export type MessageVia = Static<typeof MessageVia>;
+export const Attachment = Type.Object({
+  id: Id,
+  name: Type.String({ description: 'The name it was uploaded with.' }),
+  contentType: Type.String({ description: 'Checked against the content: a file that is not what it claims is application/octet-stream.' }),
+  sizeBytes: Type.Integer(),
+  hasPreview: Type.Boolean({ description: 'GET …/files/:fileId/preview answers a small image.' }),
+});
+export type Attachment = Static<typeof Attachment>;
 
 export const Message = Type.Object({
   id: Id,
@@ -90,8 +98,11 @@ export const Message = Type.Object({
   mentions: Mentions,
   reactions: Type.Array(Reaction),
   via: Type.Optional(MessageVia),
+  attachments: Type.Array(Attachment, { description: 'Files the message carries: GET /api/v1/rooms/:roomId/files/:fileId. Empty once deleted.' }),
 });
 export type Message = Static<typeof Message>;
+
+export const FileParams = Type.Object({ roomId: Id, fileId: Id }, { additionalProperties: false });
 
 export const PostMessageRequest = Type.Object({ body: MessageBody }, { additionalProperties: false });
 export const EditMessageRequest = Type.Object({ body: MessageBody }, { additionalProperties: false });

@@ -1,4 +1,4 @@
-import type { Message, MessageVia, Mentions, MyRoom, Room } from '@conclave/protocol';
+import type { Attachment, Message, MessageVia, Mentions, MyRoom, Room } from '@conclave/protocol';
 import { iso } from '../identity/index.ts';
 import type { MessageRow, ReactionRow } from './message.queries.ts';
 import type { MyRoomRow, RoomRow } from './room.queries.ts';
@@ -49,6 +49,8 @@ export const presentMessage = (row: MessageRow, reactions: ReactionRow[]): Messa
     mentions: JSON.parse(row.mentions) as Mentions,
     reactions: [...grouped].map(([emoji, accountIds]) => ({ emoji, accountIds })),
     // Opened before it gets here (openMessage); absent for people's own messages.
-    ...(row.via !== null ? { via: JSON.parse(row.via) as MessageVia } : {}),
+    ...(typeof row.via === 'string' ? { via: JSON.parse(row.via) as MessageVia } : {}),
+    // Opened (openMessage) before it is presented; a deleted message carries none.
+    attachments: typeof row.attachments !== 'string' || row.deleted_at !== null ? [] : (JSON.parse(row.attachments) as Attachment[]),
   };
 };

@@ -29,15 +29,18 @@ export const replaceMessageBody = async (
  * Leaves a tombstone: the row stays for ordering and threads (its body an empty text, sealed); its words,
  * edits, mentions and reactions go (its search terms: `deleteTerms`).
  */
-export const tombstoneMessage = async (db: Kysely<Schema>, id: string, change: { by: string; now: number; emptyBody: string }): Promise<void> => {
+export const tombstoneMessage = async (db: Kysely<Schema>, id: string, change: { by: string; now: number; emptyBody: string }): Promise<string[]> => {
   await db
     .updateTable('messages')
-    .set({ body: change.emptyBody, mentions: '{"accountIds":[],"here":false,"all":false}', deleted_at: change.now, deleted_by: change.by })
+    .set({ body: change.emptyBody, mentions: '{"accountIds":[],"here":false,"all":false}', attachments: null, deleted_at: change.now, deleted_by: change.by })
     .where('id', '=', id)
     .execute();
+  // Its files go with it: the rows here, the encrypted bytes on disk once this commits (the caller's part).
+  const files = await db.deleteFrom('files').where('message_id', '=', id).returning('id').execute();
   await db.deleteFrom('message_edits').where('message_id', '=', id).execute();
   await db.deleteFrom('message_mentions').where('message_id', '=', id).execute();
   await db.deleteFrom('reactions').where('message_id', '=', id).execute();
+  return files.map((file) => file.id);
 };
 
 export const replaceMentions = async (db: Kysely<Schema>, messageId: string, roomId: string, accountIds: string[]): Promise<void> => {

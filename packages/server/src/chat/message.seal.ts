@@ -1,3 +1,4 @@
+import type { Attachment } from '@conclave/protocol';
 import type { OwnerCipher } from '../crypto/index.ts';
 import type { MessageRow } from './message.queries.ts';
 
@@ -13,4 +14,14 @@ export const sealVia = (cipher: OwnerCipher, messageId: string, via: string | nu
 
 export const openVia = (cipher: OwnerCipher, row: Pick<MessageRow, 'id' | 'via'>): string | null => (row.via === null ? null : cipher.open('messages.via', row.id, row.via));
 
-export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({ ...row, body: cipher.open('messages.body', row.id, row.body), via: openVia(cipher, row) });
+/** The files a message carries (their ids, names, types and sizes), as sealed JSON bound to the message. */
+export const sealAttachments = (cipher: OwnerCipher, messageId: string, attachments: Attachment[]): string | null =>
+  attachments.length === 0 ? null : cipher.seal('messages.attachments', messageId, JSON.stringify(attachments));
+
+export const openMessage = (cipher: OwnerCipher, row: MessageRow): MessageRow => ({
+  ...row,
+  body: cipher.open('messages.body', row.id, row.body),
+  via: openVia(cipher, row),
+  // Absent (a row read without the column) or null: no files.
+  attachments: typeof row.attachments === 'string' ? cipher.open('messages.attachments', row.id, row.attachments) : null,
+});

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
 import { IMPORT_FORMATS, ImportError, describeColumns, importAccounts, readImportFile, emailKeyOf, type ImportFormat } from '../identity/index.ts';
+import { importSlack } from '../imports/index.ts';
 import { EXIT } from './exit-codes.ts';
 import { instanceBySlug } from './lookups.ts';
 import { progressBar } from './progress.ts';
@@ -80,5 +81,39 @@ export const registerImportCommand = (program: Command): void => {
           }
         });
       }),
+    );
+
+  importCommand
+    .command('slack')
+    .description('Bring a Slack workspace export (zip) into an instance: people, public channels, messages, reactions, files')
+    .requiredOption('--file <path>', 'the export zip (users.json, channels.json, a folder of YYYY-MM-DD.json per channel; files under __uploads/<id>/)')
+    .requiredOption('--instance <slug>', 'the instance to bring it into')
+    .addHelpText(
+      'after',
+      `
+People are matched to existing accounts by email; others are created and must reset their password before
+they can log in. Channels become public rooms (a taken name gets "-imported"); messages keep their times,
+thread replies follow in time order marked "↳"; <@U…> mentions, <#C…> channel links and <url|label> links
+become Conclave text. Every thing brought in is recorded, so running the command again adds nothing twice.
+The archive is checked whole first (unsafe names, zip bombs, sizes) and refused before anything is written.`,
+    )
+    .action((options: { file: string; instance: string }) =>
+      runCommand(() =>
+        withServices(async (services) => {
+          const instance = await instanceBySlug(services, options.instance);
+          const bar = progressBar('importing');
+          const summary = await importSlack(services, { file: options.file, instanceId: instance.id, onProgress: (done, total) => bar.update(done, total) });
+          bar.end();
+          const { people, channels, messages, files, reactions, skipped } = summary;
+          console.log(`Imported ${options.file} into ${instance.slug}:`);
+          console.log(`  people:   ${people.created} created (must reset their password), ${people.matched} matched by email, ${people.earlier} from an earlier run`);
+          console.log(`  channels: ${channels.created} created, ${channels.earlier} from an earlier run`);
+          console.log(`  messages: ${messages.created} created, ${messages.earlier} from an earlier run; ${reactions} reaction(s)`);
+          console.log(`  files:    ${files.created} stored (encrypted)`);
+          const reasons = Object.entries(skipped);
+          console.log(reasons.length === 0 ? '  skipped:  nothing' : `  skipped:\n${reasons.map(([why, n]) => `    ${n} × ${why}`).join('\n')}`);
+          return EXIT.ok;
+        }),
+      ),
     );
 };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
+import { setInstanceFileLimit } from '../files/index.ts';
 import { deleteInstance } from '../instances/index.ts';
 import { instanceBySlug } from './lookups.ts';
 import { progressLine } from './progress.ts';
@@ -7,6 +8,23 @@ import { runCommand, withServices } from './run.ts';
 
 export const registerInstanceCommand = (program: Command): void => {
   const instance = program.command('instance').description('Manage instances');
+  instance
+    .command('file-limit')
+    .description('Set the largest file one upload may carry in an instance (bytes), or "default" for the server\'s FILE_MAX_BYTES')
+    .argument('<slug>', 'the instance')
+    .argument('<bytes>', 'a whole number of bytes, or default')
+    .action((slug: string, bytes: string) =>
+      runCommand(() =>
+        withServices(async (services) => {
+          const limit = bytes === 'default' ? null : /^\d{1,13}$/.test(bytes) && Number(bytes) >= 1 ? Number(bytes) : undefined;
+          if (limit === undefined) throw new AppError('VALIDATION_FAILED', { message: `"${bytes}" is not a number of bytes (1 or more) or default.` });
+          const found = await instanceBySlug(services, slug);
+          await setInstanceFileLimit(services.database.db, found.id, limit);
+          await services.audit.record({ action: 'instance.file_limit', instanceId: found.id, detail: { maxBytes: limit } });
+          console.log(`${slug}: uploads up to ${(limit ?? services.config.fileMaxBytes).toLocaleString('en-US')} bytes${limit === null ? ' (the server\'s FILE_MAX_BYTES)' : ''}.`);
+        }),
+      ),
+    );
   instance
     .command('delete')
     .description('Delete an instance with its rooms, messages and members; --shred also makes it unreadable in every backup')

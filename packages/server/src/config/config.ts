@@ -70,6 +70,10 @@ export interface Config {
   updateCheckIntervalMs: number;
   /** The Ed25519 public key the feed must be signed with: the one shipped in the release unless overridden. */
   releaseKeyPath: string | undefined;
+  /** Where files' encrypted bytes are kept (decision 0021); by default files/ in the data directory. */
+  filesDir: string;
+  /** The server-wide upload limit; an instance may set its own (instances.file_max_bytes). */
+  fileMaxBytes: number;
 }
 
 /** OWASP's floor for argon2id (m=19 MiB, t=2, p=1); configuration may raise it, never lower it. */
@@ -119,6 +123,8 @@ export const CONFIG_VARIABLES = [
   { name: 'UPDATE_FEED_URL', default: '(unset: no update checks)', meaning: 'https://… of the signed release feed. Each node fetches it every UPDATE_CHECK_INTERVAL, accepts it only if its Ed25519 signature verifies against the release key shipped in packages/server/release-key.pub, and shows operators and instance admins the newest release (docs/runbooks/updates.md).' },
   { name: 'UPDATE_CHECK_INTERVAL', default: '6h', meaning: 'How often each node fetches the release feed (at least 1m).' },
   { name: 'UPDATE_FEED_KEY', default: '(unset: the shipped release-key.pub)', meaning: 'Path to another Ed25519 public key (PEM) for the release feed: for a private mirror signing its own feed, or tests.' },
+  { name: 'CONCLAVE_FILES_DIR', default: '$CONCLAVE_DATA_DIR/files', meaning: 'Where uploaded files are kept, encrypted under their rooms\' keys, named by random ids. Back it up with the database (conclave backup includes it).' },
+  { name: 'FILE_MAX_BYTES', default: String(25 * 1024 * 1024), meaning: 'The largest file one upload may carry (bytes), unless an instance sets its own limit (conclave instance file-limit).' },
   { name: 'SQLITE_SYNCHRONOUS', default: 'normal', meaning: 'normal (WAL: survives a killed process; no fsync on the event loop per commit) or full (also survives power loss, at a cost in latency).' },
 ] as const;
 
@@ -317,6 +323,10 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
   const releaseKeyRaw = read('UPDATE_FEED_KEY');
   const releaseKeyPath = releaseKeyRaw === undefined ? undefined : resolve(cwd, releaseKeyRaw);
 
+  const filesDir = resolve(cwd, read('CONCLAVE_FILES_DIR') ?? resolve(dataDir, 'files'));
+  if (filesDir === keysDir || filesDir.startsWith(`${keysDir}/`)) problems.push('CONCLAVE_FILES_DIR is inside CONCLAVE_KEYS_DIR; keep files with the data, apart from the keys.');
+  const fileMaxBytes = integer('FILE_MAX_BYTES', 25 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024);
+
   const config: Config = {
     port,
     host,
@@ -362,6 +372,8 @@ export const loadConfig = (env: Env, cwd: string = process.cwd()): Config => {
     updateFeedUrl,
     updateCheckIntervalMs,
     releaseKeyPath,
+    filesDir,
+    fileMaxBytes,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

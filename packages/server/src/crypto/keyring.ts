@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/index.ts';
 import { openWithKey, sealedVersion, sealWithKey, unwrapKey, wrapKey } from './field-cipher.ts';
@@ -31,6 +31,12 @@ export interface OwnerCipher {
   readonly version: number;
   seal(field: string, recordId: string, plaintext: string): string;
   open(field: string, recordId: string, sealed: string): string;
+  /**
+   * A key of its own for one large record (a file), derived with HKDF-SHA256 from the owner's data key of
+   * `version` (the current one when omitted) and bound to the purpose and record: destroying or shredding
+   * the data key makes it underivable. Undefined when that version is not held.
+   */
+  deriveKey(purpose: string, recordId: string, version?: number): { version: number; key: Buffer } | undefined;
 }
 
 /** An instance's own data key (its name, its rooms' names and topics, its events) and its blind index. */
@@ -140,6 +146,12 @@ const makeCipher = (ownerId: string, entry: OwnerEntry, encrypt: boolean, cache:
     const opened = openWithKey((version) => entry.keys.get(version), { field, instanceId: entry.instanceId, ownerId, recordId }, sealed);
     cache.set(cacheKey, sealed, opened);
     return opened;
+  },
+  deriveKey(purpose, recordId, version = entry.current) {
+    const key = entry.keys.get(version);
+    if (!key) return undefined;
+    const info = `conclave-derived-v1|${purpose}|${entry.instanceId ?? '-'}|${ownerId}|${recordId}|${version}`;
+    return { version, key: Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32)) };
   },
 });
 

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** The tables as Kysely sees them. Times are integer milliseconds since the epoch; booleans are 0/1. */
 export interface AccountsTable {
@@ -34,6 +34,8 @@ export interface InstancesTable {
   not_before: number;
   created_at: number;
   updated_at: number;
+  /** The upload limit of this instance; null: the server's FILE_MAX_BYTES. */
+  file_max_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface MembershipsTable {
@@ -142,6 +144,8 @@ export interface MessagesTable {
   deleted_by: string | null;
   /** Posted by an integration: sealed JSON { kind, id, name, icon } (the room's data key); null otherwise. */
   via: Generated<string | null>;
+  /** Sealed JSON list of the files the message carries (the room's data key); null: none. */
+  attachments: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MessageEditsTable {
@@ -507,6 +511,32 @@ export interface HookDeliveriesTable {
   delivered_at: number | null;
 }
 
+/** A file in a room (docs/decisions/0021): its bytes on disk, encrypted; its name and type sealed in meta. */
+export interface FilesTable {
+  id: string;
+  instance_id: string;
+  room_id: string;
+  message_id: string;
+  uploader_id: string;
+  /** Sealed JSON (the room's data key): { name, contentType }. */
+  meta: string;
+  /** The room data key version the file's key is derived from. */
+  key_version: number;
+  size_bytes: number;
+  has_preview: number;
+  created_at: number;
+}
+
+/** What an import made of each thing it brought in (Slack ids → Conclave ids), so a rerun adds nothing twice. */
+export interface ImportMappingsTable {
+  source: string;
+  instance_id: string;
+  kind: string;
+  source_id: string;
+  target_id: string;
+  created_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   instances: InstancesTable;
@@ -546,4 +576,6 @@ export interface Schema {
   incoming_hooks: IncomingHooksTable;
   outgoing_hooks: OutgoingHooksTable;
   hook_deliveries: HookDeliveriesTable;
+  files: FilesTable;
+  import_mappings: ImportMappingsTable;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { LIMITS } from '@conclave/protocol';
 import type { AppContext } from '../context.ts';
@@ -199,4 +200,50 @@ export const importAccounts = async (ctx: AppContext, text: string, options: Imp
     detail: { format: options.format, rows: rows.length, created, skipped, resetRequired: resetRequiredAt !== null },
   });
   return { rows: rows.length, created, skipped, ignoredColumns };
+};
+
+/**
+ * A person another system's export names (`conclave import slack`): the account with that email if there is
+ * one (matched), else a new one that must reset its password before it can log in (its password is a random
+ * secret nobody knows). Either way a member of the instance.
+ */
+export const findOrCreateImportedAccount = async (
+  ctx: AppContext,
+  input: { email: string; displayName: string; instanceId: string },
+): Promise<{ accountId: string; created: boolean } | { problem: string }> => {
+  const email = input.email.trim();
+  if (email.length > LIMITS.emailMaxLength || !EMAIL.test(email)) return { problem: 'email is not a valid address' };
+  const displayName = input.displayName.replace(CONTROL, '').trim().slice(0, LIMITS.displayNameMaxLength) || email.split('@')[0] || 'Someone';
+  const key = emailKeyOf(ctx, email);
+  const join = async (accountId: string, at: number) => {
+    await ctx.database.db
+      .insertInto('memberships')
+      .values({ instance_id: input.instanceId, account_id: accountId, role: 'member', created_at: at })
+      .onConflict((oc) => oc.columns(['instance_id', 'account_id']).doNothing())
+      .execute();
+  };
+  const existing = await ctx.database.db.selectFrom('accounts').select('id').where('email_key', '=', key).executeTakeFirst();
+  if (existing) {
+    await join(existing.id, ctx.now());
+    return { accountId: existing.id, created: false };
+  }
+  const now = ctx.now();
+  const account = sealAccount(ctx.keyring, {
+    id: newId(now),
+    email,
+    email_key: key,
+    display_name: displayName,
+    password_hash: await ctx.hasher.hash(randomBytes(32).toString('base64url')),
+    is_operator: 0,
+    not_before: 0,
+    reset_required_at: now,
+    two_factor_enabled_at: null,
+    created_at: now,
+    updated_at: now,
+    bot_owner_id: null,
+  });
+  const result = await ctx.database.db.insertInto('accounts').values(account).onConflict((oc) => oc.column('email_key').doNothing()).executeTakeFirst();
+  if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return findOrCreateImportedAccount(ctx, input);
+  await join(account.id, now);
+  return { accountId: account.id, created: true };
 };

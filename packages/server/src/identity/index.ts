@@ -54,7 +54,7 @@ export { registerTokenRoutes } from './token.routes.ts';
 export { summarizeUserAgent } from './session.device.ts';
 export { registerIdentityRoutes } from './identity.routes.ts';
 export { assertTwoFactorEnrolled, needsTwoFactorEnrollment, type TwoFactorRequirement } from './two-factor.policy.ts';
-export { IMPORT_FORMATS, ImportError, describeColumns, importAccounts, readImportFile, type ImportFormat, type ImportOptions, type ImportSummary } from './account.import.ts';
+export { IMPORT_FORMATS, ImportError, describeColumns, findOrCreateImportedAccount, importAccounts, readImportFile, type ImportFormat, type ImportOptions, type ImportSummary } from './account.import.ts';
 export { LEGACY_FORMATS, isWrappedLegacyHash, legacyHashProblem, wrapLegacyHash, type LegacyFormat, type LegacyHash, type SaltOrder } from './password.legacy.ts';
 export {
   confirmPasswordReset,

@@ -57,6 +57,7 @@ const newInstanceRow = (
   not_before: 0,
   created_at: now,
   updated_at: now,
+  file_max_bytes: null,
 });
 
 /** A new one-time setup token while the server is not set up (its hash replaces any earlier one); else undefined. */

@@ -115,7 +115,7 @@ export const postThroughHook = async (ctx: AppContext, hook: IncomingHookRow, po
   }
   const actor: Actor = { account, session: { id: hook.id, created_at: hook.created_at }, via: 'token', token: '', apiToken: { id: hook.id, scopes: ['write'] }, client };
   const name = post.name ?? (await openHook(ctx, hook)).name;
-  const message = await postMessage(ctx, actor, hook.room_id, post.text, { kind: 'webhook', id: hook.id, name, ...(post.icon ? { icon: post.icon } : {}) });
+  const message = await postMessage(ctx, actor, hook.room_id, post.text, { via: { kind: 'webhook', id: hook.id, name, ...(post.icon ? { icon: post.icon } : {}) } });
   const now = ctx.now();
   if (now - (hook.last_used_at ?? 0) >= HOOK_TOUCH_INTERVAL_MS) {
     await touchIncomingHook(ctx.database.db, hook.id, now);

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -13,6 +13,8 @@ import { findServerState } from '../identity/index.ts';
 import type { Services } from '../services.ts';
 import { extractArchive, hashFile, readManifest, writeArchive } from './backup.archive.ts';
 import {
+  FILES_PREFIX,
+  isFileMember,
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,
   MANIFEST_NAME,
@@ -108,6 +110,52 @@ const copyIfPresent = async (from: string, to: string): Promise<boolean> => {
   }
 };
 
+/**
+ * The files directory's encrypted objects, into the backup's work folder (hard links where it shares a file
+ * system with the files, copies otherwise). Taken after the database copy: an object the copy refers to was
+ * written before its row committed, so it is there (unless its message was deleted since). Objects are
+ * already ciphertext under keys the backup does not hold.
+ */
+const collectFiles = async (filesDir: string, work: string): Promise<string[]> => {
+  let names: string[];
+  try {
+    names = await readdir(filesDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const members: string[] = [];
+  await mkdir(join(work, 'files'), { mode: 0o700 });
+  for (const name of names.sort()) {
+    const member = `${FILES_PREFIX}${name}`;
+    if (!isFileMember(member)) continue; // temporary files of uploads under way, anything foreign
+    try {
+      await link(join(filesDir, name), join(work, member)).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EXDEV' && error.code !== 'EPERM') throw error;
+        await copyFile(join(filesDir, name), join(work, member), constants.COPYFILE_EXCL);
+      });
+      members.push(member);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted meanwhile
+    }
+  }
+  return members;
+};
+
+/** Puts the backup's files where CONCLAVE_FILES_DIR points (checked empty before anything was written). */
+const restoreFiles = async (work: string, manifest: BackupManifest, filesDir: string): Promise<void> => {
+  const members = manifest.files.filter((f) => isFileMember(f.name));
+  if (members.length === 0) return;
+  await mkdir(filesDir, { recursive: true, mode: 0o700 });
+  for (const member of members) {
+    const to = join(filesDir, member.name.slice(FILES_PREFIX.length));
+    await rename(join(work, member.name), to).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EXDEV') throw error;
+      await copyFile(join(work, member.name), to, constants.COPYFILE_EXCL);
+    });
+  }
+};
+
 export interface BackupResult {
   out: string;
   sizeBytes: number;
@@ -149,7 +197,8 @@ export const createBackup = async (services: Services, options: { out: string; c
       await pgDump(config.databaseUrl, location.schema, join(work, PG_MEMBER));
       await chmod(join(work, PG_MEMBER), 0o600);
     }
-    const members = [database.engine === 'sqlite' ? SQLITE_MEMBER : PG_MEMBER, ...(witnessCopied ? [WITNESS_MEMBER] : [])];
+    const fileMembers = await collectFiles(config.filesDir, work);
+    const members = [database.engine === 'sqlite' ? SQLITE_MEMBER : PG_MEMBER, ...(witnessCopied ? [WITNESS_MEMBER] : []), ...fileMembers];
     const files: BackupFile[] = [];
     for (const name of members) files.push({ ...(await hashFile(join(work, name))), name });
     const manifest: BackupManifest = {
@@ -230,6 +279,7 @@ export const checkRestore = async (config: Config, file: string): Promise<Backup
   }
   if (engine === 'sqlite') await assertDirectoryEmpty(config.dataDir);
   else await withPgTarget(config, async (db) => assertPgSchemaEmpty(db, manifest.postgres?.schema as string));
+  await assertDirectoryEmpty(config.filesDir);
   await assertWitnessAbsent(config.auditWitnessPath);
   const missing = await describeMissingKeys(config, manifest.keys);
   if (missing.length > 0) {
@@ -272,6 +322,7 @@ export const restoreBackup = async (config: Config, file: string): Promise<Backu
       await assertDirectoryEmpty(config.dataDir);
       await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
       await rename(copy, join(config.dataDir, SQLITE_FILE));
+      await restoreFiles(work, manifest, config.filesDir);
       await restoreWitness(work, manifest, config.auditWitnessPath);
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -299,6 +350,7 @@ export const restoreBackup = async (config: Config, file: string): Promise<Backu
     }
     await extractArchive(file, manifest, work);
     await pgRestore(databaseUrl, schema, join(work, PG_MEMBER), work);
+    await restoreFiles(work, manifest, config.filesDir);
     await restoreWitness(work, manifest, config.auditWitnessPath);
     created = false;
   } finally {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { Parser, create, extract } from 'tar';
 import { AppError } from '../errors.ts';
-import { BACKUP_MEMBERS, MANIFEST_NAME, parseManifest, type BackupFile, type BackupManifest } from './backup.manifest.ts';
+import { isBackupMember, MANIFEST_NAME, parseManifest, type BackupFile, type BackupManifest } from './backup.manifest.ts';
 
 /** SHA-256 and size of a file, streamed. */
 export const hashFile = async (path: string): Promise<BackupFile & { name: '' }> => {
@@ -91,7 +91,7 @@ export const extractArchive = async (file: string, manifest: BackupManifest, dir
       cwd: dir,
       strict: true,
       preserveOwner: false,
-      filter: (path, entry) => wanted.has(path) && BACKUP_MEMBERS.includes(path) && ('type' in entry ? entry.type === 'File' : true),
+      filter: (path, entry) => wanted.has(path) && isBackupMember(path) && ('type' in entry ? entry.type === 'File' : true),
     });
   } catch (error) {
     throw invalid(`it could not be read to the end (${(error as Error).message}); the file is damaged or incomplete.`);

@@ -19,6 +19,11 @@ export const SQLITE_MEMBER = 'database/conclave.db';
 export const PG_MEMBER = 'database/conclave.pgdump';
 export const WITNESS_MEMBER = 'audit-witness.log';
 export const BACKUP_MEMBERS: readonly string[] = [MANIFEST_NAME, SQLITE_MEMBER, PG_MEMBER, WITNESS_MEMBER];
+/** Files' encrypted objects (decision 0021), under files/ by their ids: nothing else of that folder is taken. */
+export const FILES_PREFIX = 'files/';
+const FILE_MEMBER = /^files\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.preview)?$/;
+export const isFileMember = (name: string): boolean => FILE_MEMBER.test(name);
+export const isBackupMember = (name: string): boolean => BACKUP_MEMBERS.includes(name) || isFileMember(name);
 
 export interface BackupFile {
   name: string;
@@ -71,6 +76,6 @@ export const parseManifest = (text: string): BackupManifest => {
   const database = manifest.engine === 'sqlite' ? SQLITE_MEMBER : PG_MEMBER;
   if (!manifest.files.some((f) => f.name === database)) throw invalid(`its manifest lists no ${database}.`);
   if (manifest.engine === 'postgres' && typeof manifest.postgres?.schema !== 'string') throw invalid('its manifest names no PostgreSQL schema.');
-  for (const file of manifest.files) if (!BACKUP_MEMBERS.includes(file.name) || file.name === MANIFEST_NAME) throw invalid(`its manifest lists an unknown file ${JSON.stringify(file.name)}.`);
+  for (const file of manifest.files) if (!isBackupMember(file.name) || file.name === MANIFEST_NAME) throw invalid(`its manifest lists an unknown file ${JSON.stringify(file.name)}.`);
   return manifest;
 };

@@ -16,6 +16,7 @@ const message = (n: number): Message => ({
   deleted: false,
   mentions: { accountIds: [], here: false, all: false },
   reactions: [],
+  attachments: [],
 });
 const snapshot = (seq: number, numbers: number[]): Snapshot => ({
   seq,

@@ -14,7 +14,7 @@ import {
   type ServerFrame,
   type Snapshot,
 } from '@conclave/protocol';
-import { api } from '../api.ts';
+import { api, apiUpload } from '../api.ts';
 import { mergeMessages, newestUnread, withNewRoom, withReadMarker } from './history.ts';
 
 export interface MemberInfo {
@@ -313,6 +313,14 @@ export class ChatStore {
   async post(roomId: string, body: string): Promise<void> {
     const message = await api<Message>('POST', `/rooms/${roomId}/messages`, { body });
     this.lastTypingSent.delete(roomId);
+    this.setState((state) => mergeMessages(state, roomId, [message]));
+  }
+
+  /** Posts a file (a message carrying it) to a room. */
+  async upload(roomId: string, file: File): Promise<void> {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    const message = await apiUpload<Message>(`/rooms/${roomId}/files`, form);
     this.setState((state) => mergeMessages(state, roomId, [message]));
   }
 

@@ -16,6 +16,7 @@ const message = (n: number, authorId = OTHER): Message => ({
   deleted: false,
   mentions: { accountIds: [], here: false, all: false },
   reactions: [],
+  attachments: [],
 });
 
 const snapshot = (messages: Message[], hasMore: boolean, seq: number): Snapshot => ({

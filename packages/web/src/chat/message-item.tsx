@@ -95,6 +95,22 @@ export const MessageItem = memo(function MessageItem({ message, me, members, can
       ) : (
         <MessageBody body={message.body} members={members} me={me} />
       )}
+      {message.attachments.length > 0 ? (
+        <ul className="attachments" aria-label="Files">
+          {message.attachments.map((file) => {
+            const href = `/api/v1/rooms/${message.roomId}/files/${file.id}`;
+            return (
+              <li key={file.id}>
+                {file.hasPreview ? <img src={`${href}/preview`} alt={file.name} className="attachment-preview" loading="lazy" /> : null}
+                <a href={href} download={file.name}>
+                  {file.name}
+                </a>{' '}
+                <span className="hint">{file.sizeBytes < 1024 * 1024 ? `${Math.max(1, Math.round(file.sizeBytes / 1024))} KB` : `${(file.sizeBytes / (1024 * 1024)).toFixed(1)} MB`}</span>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
       {message.reactions.length > 0 ? (
         <ul className="reactions" aria-label="Reactions">
           {message.reactions.map((reaction) => {

@@ -229,6 +229,26 @@ const Composer = ({ room, label, onSent }: { room: MyRoom; label: string; onSent
       <button type="submit" className="primary" disabled={sending || !draft.trim()}>
         Send
       </button>
+      <label className="button small attach">
+        Attach
+        <input
+          type="file"
+          className="visually-hidden"
+          disabled={sending}
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = '';
+            if (!file) return;
+            setSending(true);
+            setError(null);
+            onSent();
+            store
+              .upload(room.id, file)
+              .catch((caught: unknown) => setError(`Not sent: ${describeError(caught)}`))
+              .finally(() => setSending(false));
+          }}
+        />
+      </label>
       <p id="composer-help" className="hint composer-help">
         Enter sends, Shift+Enter starts a new line. @name mentions someone.
       </p>

@@ -10,6 +10,7 @@ import { sessionsAndTokens } from './0008-sessions-and-tokens.ts';
 import { twoFactor } from './0009-two-factor.ts';
 import { incidents } from './0010-incidents.ts';
 import { integrations } from './0011-integrations.ts';
+import { files } from './0012-files.ts';
 
 /** Every migration, in order. Names are fixed once shipped; add new ones at the end. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009-two-factor': twoFactor,
   '0010-incidents': incidents,
   '0011-integrations': integrations,
+  '0012-files': files,
 };
