@@ -162,7 +162,15 @@ export const fetchFeed = async (options: FetchFeedOptions): Promise<ReleaseFeed>
     if (!response.ok) throw new FeedError('unreachable', `the feed answered HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? '0');
     if (declared > FEED_MAX_BYTES) throw new FeedError('too-large', `the feed is larger than ${FEED_MAX_BYTES} bytes`);
-    body = Buffer.from(await response.arrayBuffer());
+    // Read at most one byte past the limit, whatever the server declared.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body ?? []) {
+      chunks.push(Buffer.from(chunk));
+      size += chunk.length;
+      if (size > FEED_MAX_BYTES) break; // leaving the loop cancels the body
+    }
+    body = Buffer.concat(chunks);
   } catch (error) {
     if (error instanceof FeedError) throw error;
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;

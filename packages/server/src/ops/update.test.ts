@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { currentRelease, releaseAbove, startReleaseFeeds, type TestReleaseFeeds } from '../testing/release-feed.ts';
 import { closeTestPools, createTestApp, describeEachEngine, type TestApp } from '../testing/test-app.ts';
 import { createUpdateChecker } from './update.check.ts';
-import { CONCLAVE_VERSION, FeedError, judgeFeed, openFeedEnvelope, readReleaseKey } from './update.feed.ts';
+import { CONCLAVE_VERSION, FeedError, fetchFeed, judgeFeed, openFeedEnvelope, readReleaseKey } from './update.feed.ts';
 
 after(closeTestPools);
 
@@ -111,6 +111,15 @@ describe('release feed: signature, format and verdict', () => {
       ['bad-signature', 'missing-signature', 'rollback', 'unreachable'],
     );
     assert.ok(warnings.every((line) => typeof line['feed'] === 'string' && !JSON.stringify(line).includes('feed-secret-in-query')), 'the feed URL is logged without its query');
+  });
+
+  test('a feed larger than 256 KiB is refused unread, and an HTTP error is unreachable', async () => {
+    const key = readReleaseKey(feeds.publicKeyPath);
+    const huge = feeds.signed(Array.from({ length: 900 }, () => releaseAbove('patch', { summary: 'x'.repeat(400) })));
+    const refused = await fetchFeed({ url: new URL(feeds.serve('/huge.json', huge)), key }).catch((error: unknown) => error);
+    assert.ok(refused instanceof FeedError && refused.reason === 'too-large', String(refused));
+    const missing = await fetchFeed({ url: new URL(feeds.serve('/gone.json', 'gone', 404)), key }).catch((error: unknown) => error);
+    assert.ok(missing instanceof FeedError && missing.reason === 'unreachable', String(missing));
   });
 
   test('without UPDATE_FEED_URL nothing is fetched', async () => {
