@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliWorkspace, runCli } from '../testing/cli-process.ts';
+import { cliWorkspace, runCli, runCliProcess } from '../testing/cli-process.ts';
 import { recordSecret } from '../testing/secret-ledger.ts';
 import { startServer } from '../testing/server-process.ts';
 import { describeEachEngine, newEmail, newPassword } from '../testing/test-app.ts';
@@ -40,6 +40,44 @@ describe('conclave CLI: help and usage', () => {
       assert.equal(bad.code, 78);
       assert.match(bad.stderr, /PORT="eighty" is not a whole number/);
       assert.match(bad.stderr, /DATABASE_URL must be a postgres/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('runCli runs the program in this process one call at a time, and puts the environment, exit code and stdio back', async () => {
+    const before = { env: process.env, exitCode: process.exitCode, console: globalThis.console, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+    process.env['CONCLAVE_CLI_TEST_MARK'] = 'outside';
+    try {
+      const [usage, version, config] = await Promise.all([
+        runCli(['migrate', '--no-such-flag'], {}),
+        runCli(['--version'], {}),
+        runCli(['migrate'], { PORT: 'eighty', CONCLAVE_CLI_TEST_MARK: 'inside' }),
+      ]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /unknown option '--no-such-flag'/);
+      assert.equal(version.code, 0);
+      assert.match(version.stdout, /^\d+/);
+      assert.equal(config.code, 78);
+      assert.match(config.stderr, /PORT="eighty"/);
+      assert.equal(process.env['CONCLAVE_CLI_TEST_MARK'], 'outside');
+      assert.deepEqual({ env: process.env, exitCode: process.exitCode, console: globalThis.console, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, before);
+    } finally {
+      delete process.env['CONCLAVE_CLI_TEST_MARK'];
+    }
+  });
+
+  test('the real binary: a usage error exits 2 and a bad environment 78, as a shell sees them', async () => {
+    // runCli runs the program in this process; these spawn bin/conclave.js (tsx, main.ts) itself.
+    const dir = await mkdtemp(join(tmpdir(), 'conclave-cli-'));
+    try {
+      const env = { CONCLAVE_DATA_DIR: join(dir, 'data'), CONCLAVE_KEYS_DIR: join(dir, 'keys'), CONCLAVE_AUDIT_WITNESS: join(dir, 'witness.log') };
+      const usage = await runCliProcess(['frobnicate'], env);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /unknown command 'frobnicate'/);
+      const bad = await runCliProcess(['migrate'], { ...env, PORT: 'eighty' });
+      assert.equal(bad.code, 78);
+      assert.match(bad.stderr, /PORT="eighty" is not a whole number/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

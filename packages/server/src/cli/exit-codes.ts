@@ -12,3 +12,15 @@ export const EXIT = {
   /** The configuration (environment) is invalid; sysexits' EX_CONFIG. */
   config: 78,
 } as const;
+
+/**
+ * How the CLI ends early (usage errors, --help, --version): thrown, never process.exit(), so that buffered
+ * output is flushed and the program can run inside another process (the tests run it in theirs). main.ts
+ * turns it into the exit code.
+ */
+export class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`conclave exits with code ${code}`);
+    this.name = 'CliExit';
+  }
+}

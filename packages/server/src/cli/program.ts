@@ -4,7 +4,7 @@ import { API_VERSION } from '../app.ts';
 import { registerAuditCommand } from './audit.command.ts';
 import { registerBackupCommands } from './backup.command.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
-import { EXIT } from './exit-codes.ts';
+import { CliExit, EXIT } from './exit-codes.ts';
 import { registerImportCommand } from './import.command.ts';
 import { registerIncidentCommand } from './incident.command.ts';
 import { registerInstanceCommand } from './instance.command.ts';
@@ -38,11 +38,11 @@ export const buildProgram = (): Command => {
   registerBackupCommands(program);
   registerDoctorCommand(program);
   registerVersionCommand(program);
-  // Usage errors exit 2 (help and version exit 0), in every subcommand.
+  // Usage errors exit 2 (help and version exit 0), in every subcommand: thrown as CliExit (see main.ts).
   const exitOverride = (command: Command): void => {
     command.exitOverride((error: CommanderError) => {
       const clean = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
-      process.exit(clean ? EXIT.ok : EXIT.usage);
+      throw new CliExit(clean ? EXIT.ok : EXIT.usage);
     });
     command.commands.forEach(exitOverride);
   };

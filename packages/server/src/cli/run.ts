@@ -4,14 +4,16 @@ import { MigrationError } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { createLogger } from '../http/logger.ts';
 import { createServices, StartupError, type Services } from '../services.ts';
-import { EXIT } from './exit-codes.ts';
+import { CliExit, EXIT } from './exit-codes.ts';
 
 /** Runs a command body and turns every failure into a one-line message and a meaningful exit code. */
 export const runCommand = async (body: () => Promise<number | void>): Promise<void> => {
   try {
     process.exitCode = (await body()) ?? EXIT.ok;
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof CliExit) {
+      process.exitCode = error.code;
+    } else if (error instanceof ConfigError) {
       console.error(error.message);
       process.exitCode = EXIT.config;
     } else if (error instanceof AppError) {

@@ -141,8 +141,10 @@ describeEachEngine('incident drill', (engine) => {
 
       // Contain the affected, one account per chunk, slowly; kill it halfway.
       const child = spawnCli(['incident', 'contain', 'INC-1', '--segment', 'affected', '--chunk-size', '1', '--throttle-ms', '300'], world.env);
+      // Polls until it has done three chunks (or has exited): the process first spends seconds of CPU loading,
+      // many more on a busy machine, so the bound is only a hang guard.
       let done = 0;
-      for (let i = 0; i < 200 && done < 3; i += 1) {
+      for (let i = 0; i < 1_800 && done < 3 && child.exitCode === null && child.signalCode === null; i += 1) {
         await sleep(100);
         const row = await t.ctx.database.db.selectFrom('incident_containments').select(['done', 'step_index']).executeTakeFirst();
         done = row && Number(row.step_index) === 0 ? Number(row.done) : 0;
