@@ -12,7 +12,8 @@ export const sealEditedBody = (cipher: OwnerCipher, messageId: string, replacedA
 /** Who an integration posted as (decision 0020): sealed like the body, under the room's key. */
 export const sealVia = (cipher: OwnerCipher, messageId: string, via: string | null): string | null => (via === null ? null : cipher.seal('messages.via', messageId, via));
 
-export const openVia = (cipher: OwnerCipher, row: Pick<MessageRow, 'id' | 'via'>): string | null => (row.via === null ? null : cipher.open('messages.via', row.id, row.via));
+/** Absent (a row read without the column, as a replayed older schema has none) or null: posted by a person. */
+export const openVia = (cipher: OwnerCipher, row: Pick<MessageRow, 'id' | 'via'>): string | null => (typeof row.via === 'string' ? cipher.open('messages.via', row.id, row.via) : null);
 
 /** The files a message carries (their ids, names, types and sizes), as sealed JSON bound to the message. */
 export const sealAttachments = (cipher: OwnerCipher, messageId: string, attachments: Attachment[]): string | null =>
