@@ -95,8 +95,10 @@ test('logs redact authorization, cookies, CSRF tokens, passwords and tokens at e
   const password = newPassword();
   logger.trace({ req: { method: 'POST', url: '/api/v1/auth/login?token=cnv_s_querytoken12345', headers: { authorization: 'Bearer cnv_s_headertoken12345', cookie: 'conclave_session=cnv_s_cookietoken12345', 'x-csrf-token': 'csrf-secret-12345' } } }, 'incoming');
   logger.info({ password, token: 'cnv_s_bodytoken12345', body: { newPassword: password, setupToken: 'cnv_setup_12345678' } }, 'careless');
+  // As @fastify/multipart logs busboy's options at trace level: the request's headers under another name.
+  logger.trace({ busboyOptions: { headers: { cookie: 'conclave_session=cnv_s_busboycookie12345', authorization: 'Bearer cnv_s_busboybearer12345', 'x-csrf-token': 'csrf-busboy-12345' } } }, 'Providing options to busboy');
   const text = lines.join('');
-  for (const secret of ['cnv_s_querytoken12345', 'cnv_s_headertoken12345', 'cnv_s_cookietoken12345', 'csrf-secret-12345', password, 'cnv_s_bodytoken12345', 'cnv_setup_12345678']) {
+  for (const secret of ['cnv_s_busboycookie12345', 'cnv_s_busboybearer12345', 'csrf-busboy-12345', 'cnv_s_querytoken12345', 'cnv_s_headertoken12345', 'cnv_s_cookietoken12345', 'csrf-secret-12345', password, 'cnv_s_bodytoken12345', 'cnv_setup_12345678']) {
     assert.ok(!text.includes(secret), `${secret.slice(0, 8)} reached the log`);
   }
   assert.match(text, /\[redacted\]/);

@@ -7,6 +7,10 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'req.headers["x-csrf-token"]',
   'res.headers["set-cookie"]',
+  // Libraries log request headers of their own (@fastify/multipart logs busboy's options at trace level).
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["x-csrf-token"]',
   'password',
   'currentPassword',
   'newPassword',
