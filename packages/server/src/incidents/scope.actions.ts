@@ -73,8 +73,12 @@ export interface ScopeResult {
   instances: Array<{ instanceId: string; segment: IncidentSegment; summary: InstanceScopeSummary }>;
 }
 
-/** Audit actions that put room content in front of whoever acted. */
-const CONTENT_READS = new Set(['room.read']);
+/**
+ * Audit actions that put room content in front of whoever acted: a read (messages, search, a file), and an
+ * outgoing webhook's delivery to its receiver (recorded with the hook's id as the session: a scope naming the
+ * hook finds the rooms whose content it carried out).
+ */
+const CONTENT_READS = new Set(['room.read', 'hook.deliver']);
 const SELECTOR_LIMIT = 1_000;
 const PAGE = 10_000;
 

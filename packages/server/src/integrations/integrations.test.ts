@@ -319,6 +319,16 @@ describeEachEngine('integrations: incoming webhooks, outgoing webhooks, bots', (
     const audited = await t.ctx.database.db.selectFrom('audit_entries').select(['action', 'room_id', 'actor_id', 'detail']).where('action', '=', 'hook.deliver').where('room_id', '=', room.id).execute();
     assert.equal(audited.length, 2, 'content leaving the server is in the audit log');
     assert.equal(audited[0]?.actor_id, owner.accountId);
+
+    // An incident about the receiver: a scope naming the hook finds the room whose content it carried out.
+    assert.equal((await t.as(member, { method: 'POST', url: `/api/v1/rooms/${room.id}/join`, payload: {} })).statusCode, 204);
+    const declared = await t.as(owner, { method: 'POST', url: '/api/v1/operator/incidents', payload: { title: 'Webhook receiver compromised', severity: 'SEV2', awareAt: new Date().toISOString() } });
+    assert.equal(declared.statusCode, 201, declared.body);
+    const scoped = await t.as(owner, { method: 'POST', url: `/api/v1/operator/incidents/${declared.json<{ ref: string }>().ref}/scope`, payload: { sessions: [hook.id] } });
+    assert.equal(scoped.statusCode, 201, scoped.body);
+    const scope = scoped.json<{ counts: { roomsRead: number; accounts: Record<string, number> } }>();
+    assert.equal(scope.counts.roomsRead, 1, 'the deliveries count as reads of the room');
+    assert.equal(scope.counts.accounts['affected'], 2, 'the hook\'s owner (its credential) and the room\'s other member (their content left)');
     const listed = await t.as(owner, { method: 'GET', url: `/api/v1/rooms/${room.id}/hooks/outgoing` });
     assert.ok(!listed.body.includes(hook.secret), 'the secret is shown once');
     assert.ok(listed.body.includes(receiver.url));
