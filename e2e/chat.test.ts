@@ -104,6 +104,8 @@ describe('two people chat in real time', { skip: chromiumPath ? false : SKIP_WIT
     const twoLines = page.locator('.message-body', { hasText: 'Thanks Ada!' });
     await twoLines.waitFor();
     assert.equal(await twoLines.innerText(), 'Thanks Ada!\nGlad to be here.');
+    // Ada may see it over her socket before Bob's POST has answered: wait for Bob's composer to empty.
+    await bobPage.waitForFunction("document.getElementById('composer')?.value === ''", undefined, { timeout: 10_000 });
     assert.equal(await bobComposer.inputValue(), '', 'the composer empties once the message is stored');
 
     // Edit (Ada's own), react (Bob), delete (Ada) — each seen live on the other side.
