@@ -191,6 +191,7 @@ describeEachEngine('conclave CLI: operating a server', (engine) => {
     try {
       const token = server.setupToken;
       assert.ok(token, 'a fresh install prints a setup token');
+      assert.match(server.output(), /in a browser: open http:\/\/\S+\/setup and paste it/, 'the banner names the setup page');
       const logLines = server.output().split('\n').filter((line) => line.startsWith('{'));
       assert.ok(logLines.length > 0);
       assert.ok(logLines.every((line) => !line.includes(token)), 'the setup token is printed for the operator, never logged');

@@ -61,6 +61,7 @@ export const registerServeCommand = (program: Command): void => {
             '',
             `    ${setupToken}`,
             '',
+            `  - in a browser: open ${config.publicUrl.origin}/setup and paste it`,
             `  - through the API: POST ${config.publicUrl.origin}/api/v1/setup`,
             '  - or from this machine, without the token: npx conclave setup',
             '',
