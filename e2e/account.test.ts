@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
-import { startSmtpSink, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
-import { findChromium, launch, logInWithForm as logIn, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
+import type { SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
+import { findChromium, logInWithForm as logIn, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
 import { resetLinkIn, waitForResetMail } from './support/mail.ts';
-import { addMember, apiCall, logIn as apiLogIn, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
+import { addMember, apiCall, logIn as apiLogIn, type E2eServer, type Person } from './support/server.ts';
+import { startWorld, type World } from './support/world.ts';
 
 const chromiumPath = findChromium();
 
@@ -19,6 +20,7 @@ const waitForCheckpoint = async (server: E2eServer, instanceId: string, token: s
 };
 
 describe('my account and an instance\u2019s administration', { skip: chromiumPath ? false : SKIP_WITHOUT_CHROMIUM }, () => {
+  let world: World;
   let sink: SmtpSink;
   let server: E2eServer;
   let browser: Browser;
@@ -26,16 +28,10 @@ describe('my account and an instance\u2019s administration', { skip: chromiumPat
   let ada: Person;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startE2eServer('account', { SMTP_URL: sink.url, PASSWORD_RESET_RATE_LIMIT_EMAIL: '100/1h' });
-    browser = await launch(chromiumPath as string);
-    ({ instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' }));
+    world = await startWorld('account', chromiumPath as string, { PASSWORD_RESET_RATE_LIMIT_EMAIL: '100/1h' });
+    ({ sink, server, browser, instanceId, ada } = world);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await sink?.close();
-  });
+  after(() => world?.close());
 
   test('an admin forces a reset: the member\u2019s open browser is logged out, and the mailed link sets a new password', async () => {
     const carol = await addMember(server, instanceId, ada, { email: 'carol@example.org', displayName: 'Carol', password: 'carol keeps a plain one' });

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
-import { startSmtpSink, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
-import { findChromium, launch, logInWithForm as logIn, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
+import type { SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
+import { findChromium, logInWithForm as logIn, openContext, screenshot, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
 import { resetLinkIn, waitForResetMail } from './support/mail.ts';
-import { addMember, apiCall, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
+import { addMember, apiCall, type E2eServer, type Person } from './support/server.ts';
+import { startWorld, type World } from './support/world.ts';
 
 const chromiumPath = findChromium();
 
 describe('getting in: a forgotten password reset through the mail, a forced reset, two-factor log-in', { skip: chromiumPath ? false : SKIP_WITHOUT_CHROMIUM }, () => {
+  let world: World;
   let sink: SmtpSink;
   let server: E2eServer;
   let browser: Browser;
@@ -17,16 +19,10 @@ describe('getting in: a forgotten password reset through the mail, a forced rese
   let ada: Person;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startE2eServer('reset', { SMTP_URL: sink.url, PASSWORD_RESET_RATE_LIMIT_EMAIL: '100/1h' });
-    browser = await launch(chromiumPath as string);
-    ({ instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' }));
+    world = await startWorld('reset', chromiumPath as string, { PASSWORD_RESET_RATE_LIMIT_EMAIL: '100/1h' });
+    ({ sink, server, browser, instanceId, ada } = world);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await sink?.close();
-  });
+  after(() => world?.close());
 
   test('forgot password, the mail caught by a test SMTP server, a new password; then a forced reset', async () => {
     const carol = await addMember(server, instanceId, ada, { email: 'carol@example.org', displayName: 'Carol', password: 'carol forgot this one' });

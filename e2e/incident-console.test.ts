@@ -3,17 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordSecret } from '../packages/server/src/testing/secret-ledger.ts';
-import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
-import { findChromium, launch, openContext, screenshot, SCREENSHOTS, SKIP_WITHOUT_CHROMIUM, type Browser, type Page } from './support/browser.ts';
-import { addMember, apiCall, logIn as apiLogIn, setUpInstance, startE2eServer, type E2eServer, type Person } from './support/server.ts';
+import type { ReceivedMail, SmtpSink } from '../packages/server/src/testing/smtp-sink.ts';
+import { findChromium, logInWithForm as logIn, openContext, screenshot, SCREENSHOTS, SKIP_WITHOUT_CHROMIUM, type Browser } from './support/browser.ts';
+import { resetLinkIn } from './support/mail.ts';
+import { addMember, apiCall, logIn as apiLogIn, type E2eServer, type Person } from './support/server.ts';
+import { startWorld, type World } from './support/world.ts';
 
 const chromiumPath = findChromium();
-
-const logIn = async (page: Page, email: string, password: string) => {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-};
 
 /** The mails to `to` whose subject matches, once they arrived. */
 const mailsTo = async (sink: SmtpSink, to: string, subject: RegExp, howMany = 1): Promise<ReceivedMail[]> => {
@@ -26,19 +22,13 @@ const mailsTo = async (sink: SmtpSink, to: string, subject: RegExp, howMany = 1)
   }
 };
 
-const resetLinkIn = (mail: ReceivedMail): string => {
-  const link = /(http:\/\/127\.0\.0\.1:\d+\/reset-password#token=cnv_r_[A-Za-z0-9_-]{43})/.exec(mail.text)?.[1];
-  if (!link) throw new Error(`no reset link in "${mail.subject}"`);
-  recordSecret(new URL(link).hash.slice('#token='.length));
-  return link;
-};
-
 const ACTION_REQUIRED = /^\[INC-1\] Action required: choose a new password/;
 const PRECAUTIONARY = /^\[INC-1\] Security incident on .*: what it may mean for you$/;
 const REASSURANCE = /^\[INC-1\] Security incident on .*: your account was not affected$/;
 const ADMIN_REPORT = /^\[INC-1\] Incident report for Acme/;
 
 describe('the incident console: a drill from declaration to the public status page', { skip: chromiumPath ? false : SKIP_WITHOUT_CHROMIUM }, () => {
+  let world: World;
   let sink: SmtpSink;
   let server: E2eServer;
   let browser: Browser;
@@ -46,16 +36,10 @@ describe('the incident console: a drill from declaration to the public status pa
   let ada: Person;
 
   before(async () => {
-    sink = await startSmtpSink();
-    server = await startE2eServer('incident', { SMTP_URL: sink.url });
-    browser = await launch(chromiumPath as string);
-    ({ instanceId, owner: ada } = await setUpInstance(server, { email: 'ada@example.org', displayName: 'Ada', password: 'a long pass phrase for ada' }));
+    world = await startWorld('incident', chromiumPath as string);
+    ({ sink, server, browser, instanceId, ada } = world);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await sink?.close();
-  });
+  after(() => world?.close());
 
   test('declare, scope, contain (a member is signed out), preview and send notices, the chart, publish; /status shows it', async () => {
     // The world: Bob and Carol share a private room in Acme; Eve is in Acme too; Dave is only in Beta.
